@@ -1,0 +1,53 @@
+/**
+ * Redshift Serverless: redshift-serverless:GetCredentials — a temporary password for the caller's IAM identity
+ * (IAM:<user> or IAMR:<role>) in a workgroup.
+ * https://docs.aws.amazon.com/redshift-serverless/latest/APIReference/API_GetCredentials.html
+ */
+import { GetCredentialsCommand, RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
+import type { CredentialRequest, CredentialSource } from './credential-source.js';
+import { DbCredential } from './db-credential.js';
+import { sdkClientConfig } from './aws-clients.js';
+import type { AwsSettings } from './aws-clients.js';
+
+export interface ServerlessCredentialsSettings {
+  readonly workgroup: string;
+  readonly durationSeconds?: number | undefined;
+  readonly aws: AwsSettings;
+  readonly accountHint?: string | undefined;
+}
+
+export class ServerlessCredentialsSource implements CredentialSource {
+  readonly action = 'GetCredentials';
+  private readonly client: RedshiftServerlessClient;
+
+  constructor(private readonly settings: ServerlessCredentialsSettings) {
+    this.client = new RedshiftServerlessClient(sdkClientConfig(settings.aws));
+  }
+
+  keyFor(request: CredentialRequest): string {
+    const s = this.settings;
+    return JSON.stringify([this.action, s.aws.profile ?? '', s.aws.assumeRoleArn ?? '', s.workgroup, request.dbName]);
+  }
+
+  async fetch(request: CredentialRequest, signal?: AbortSignal): Promise<DbCredential> {
+    const s = this.settings;
+    const out = await this.client.send(
+      new GetCredentialsCommand({
+        workgroupName: s.workgroup,
+        dbName: request.dbName,
+        ...(s.durationSeconds !== undefined ? { durationSeconds: s.durationSeconds } : {}),
+      }),
+      signal ? { abortSignal: signal } : {},
+    );
+    if (!out.dbUser || !out.dbPassword || !out.expiration) {
+      throw new Error('GetCredentials returned an incomplete answer');
+    }
+    return new DbCredential(out.dbUser, out.dbPassword, out.expiration);
+  }
+
+  resourcesFor(): readonly string[] {
+    const region = this.settings.aws.region ?? '<region>';
+    const account = this.settings.accountHint ?? '<account-id>';
+    return [`arn:aws:redshift-serverless:${region}:${account}:workgroup/<workgroup-id of ${this.settings.workgroup}>`];
+  }
+}

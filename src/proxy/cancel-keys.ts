@@ -1,0 +1,59 @@
+/**
+ * The proxy gives each client its own BackendKeyData (a random process id and secret from a cryptographic
+ * generator) and remembers which upstream key and endpoint it stands for, so a CancelRequest can be forwarded to
+ * Redshift over a new TLS connection. Secrets are compared in constant time.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { BackendKey } from '../upstream/login.js';
+import type { UpstreamEndpoint } from '../upstream/upstream-endpoint.js';
+
+export interface CancelTarget {
+  /** Absent when the upstream sent no BackendKeyData: cancels are then dropped. */
+  readonly upstreamKey: BackendKey | undefined;
+  readonly endpoint: UpstreamEndpoint;
+}
+
+interface Registration {
+  readonly secret: Buffer;
+  target: CancelTarget;
+}
+
+export class CancelKeys {
+  private readonly byProcessId = new Map<number, Registration>();
+
+  /** Issues a fresh client-facing key for a session. */
+  register(target: CancelTarget): BackendKey {
+    for (;;) {
+      const bytes = randomBytes(8);
+      // Positive process ids: some clients print them, and 0 means "none" to a few.
+      const processId = (bytes.readUInt32BE(0) & 0x7fffffff) || 1;
+      if (this.byProcessId.has(processId)) continue;
+      const secret = bytes.subarray(4, 8);
+      this.byProcessId.set(processId, { secret, target });
+      return { processId, secretKey: secret.readInt32BE(0) };
+    }
+  }
+
+  /** Points an existing key at a new upstream connection (after a session reconnects). */
+  retarget(processId: number, target: CancelTarget): void {
+    const reg = this.byProcessId.get(processId);
+    if (reg) reg.target = target;
+  }
+
+  release(processId: number): void {
+    this.byProcessId.delete(processId);
+  }
+
+  /** The upstream to cancel for a client's CancelRequest, or undefined when the key is unknown or wrong. */
+  lookup(processId: number, secretKey: number): CancelTarget | undefined {
+    const reg = this.byProcessId.get(processId);
+    if (!reg) return undefined;
+    const offered = Buffer.allocUnsafe(4);
+    offered.writeInt32BE(secretKey, 0);
+    return timingSafeEqual(offered, reg.secret) ? reg.target : undefined;
+  }
+
+  get size(): number {
+    return this.byProcessId.size;
+  }
+}

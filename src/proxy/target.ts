@@ -1,0 +1,145 @@
+/**
+ * One listener's destination: which credential source serves it, where the upstream is (given, or discovered
+ * with DescribeClusters / GetWorkgroup), and how a client's startup names map to the credential request.
+ */
+import { readFileSync } from 'node:fs';
+import type { TargetConfig } from '../config/config.js';
+import { parseRedshiftHost } from '../config/redshift-endpoint.js';
+import type { AwsSettings } from '../credentials/aws-clients.js';
+import type { CredentialCache } from '../credentials/credential-cache.js';
+import type { CredentialRequest, CredentialSource } from '../credentials/credential-source.js';
+import type { DbCredential } from '../credentials/db-credential.js';
+import { ClusterCredentialsSource } from '../credentials/cluster-credentials.js';
+import { ClusterCredentialsWithIamSource } from '../credentials/cluster-credentials-with-iam.js';
+import { ServerlessCredentialsSource } from '../credentials/serverless-credentials.js';
+import { discoverClusterEndpoint, discoverWorkgroupEndpoint } from '../credentials/endpoint-discovery.js';
+import { describeCredentialFailure } from '../credentials/aws-error-hints.js';
+import type { HintContext } from '../credentials/aws-error-hints.js';
+import { ClientError } from '../protocol/client-error.js';
+import { SqlState } from '../protocol/sqlstate.js';
+import type { UpstreamEndpoint } from '../upstream/upstream-endpoint.js';
+
+export interface ResolvedLogin {
+  readonly key: string;
+  readonly credential: DbCredential;
+  readonly request: CredentialRequest;
+}
+
+export class Target {
+  readonly source: CredentialSource;
+  private readonly aws: AwsSettings;
+  private readonly hint: Omit<HintContext, 'resources'>;
+  private readonly extraCaPem: readonly string[] | undefined;
+  private endpointPromise: Promise<UpstreamEndpoint> | undefined;
+
+  constructor(private readonly config: TargetConfig, private readonly cache: CredentialCache,
+    private readonly connectTimeoutMs: number) {
+    const facts = config.upstreamHost ? parseRedshiftHost(config.upstreamHost) : undefined;
+    const clusterId = config.clusterId ?? (facts?.kind === 'provisioned' ? facts.clusterId : undefined);
+    const workgroup = config.workgroup ?? (facts?.kind === 'serverless' && !config.clusterId ? facts.workgroup : undefined);
+    const accountHint = facts?.kind === 'serverless' ? facts.accountId : undefined;
+    this.aws = {
+      region: config.region ?? facts?.region, profile: config.profile, endpointUrl: config.awsEndpointUrl,
+      assumeRoleArn: config.assumeRoleArn, externalId: config.externalId,
+    };
+    this.extraCaPem = config.caFile ? [readFileSync(config.caFile, 'utf8')] : undefined;
+    const common = { profile: config.profile, region: this.aws.region, endpointUrl: config.awsEndpointUrl };
+    if (workgroup) {
+      this.source = new ServerlessCredentialsSource({ workgroup, durationSeconds: config.durationSeconds, aws: this.aws, accountHint });
+      this.hint = { ...common, action: 'GetCredentials', iamActions: ['redshift-serverless:GetCredentials'], targetName: `workgroup "${workgroup}"` };
+    } else if (clusterId) {
+      this.source = config.withIam
+        ? new ClusterCredentialsWithIamSource({ clusterId, durationSeconds: config.durationSeconds, aws: this.aws })
+        : new ClusterCredentialsSource({ clusterId, dbGroups: config.dbGroups, autoCreate: config.autoCreate,
+          durationSeconds: config.durationSeconds, aws: this.aws });
+      this.hint = {
+        ...common,
+        action: this.source.action,
+        iamActions: config.withIam ? ['redshift:GetClusterCredentialsWithIAM']
+          : ['redshift:GetClusterCredentials', ...(config.autoCreate ? ['redshift:CreateClusterUser'] : []),
+            ...(config.dbGroups.length > 0 ? ['redshift:JoinGroup'] : [])],
+        targetName: `cluster "${clusterId}"`,
+      };
+    } else {
+      throw new Error(`cannot tell the cluster identifier from ${config.upstreamHost ?? '(no host)'}; pass --cluster-id or --workgroup`);
+    }
+    if (config.upstreamHost) {
+      this.endpointPromise = Promise.resolve(this.endpointAt(config.upstreamHost, config.upstreamPort));
+    }
+    this.discover = async () => {
+      const found = workgroup ? await discoverWorkgroupEndpoint(workgroup, this.aws)
+        : await discoverClusterEndpoint(clusterId as string, this.aws);
+      return this.endpointAt(found.host, found.port);
+    };
+  }
+
+  private readonly discover: () => Promise<UpstreamEndpoint>;
+
+  private endpointAt(host: string, port: number): UpstreamEndpoint {
+    return { host, port, extraCaPem: this.extraCaPem, connectTimeoutMs: this.connectTimeoutMs };
+  }
+
+  /** The upstream address: as configured, or discovered once (a failed discovery is retried next time). */
+  async endpoint(): Promise<UpstreamEndpoint> {
+    if (!this.endpointPromise) {
+      const p = this.discover();
+      this.endpointPromise = p;
+      p.catch(() => {
+        if (this.endpointPromise === p) this.endpointPromise = undefined;
+      });
+    }
+    try {
+      return await this.endpointPromise;
+    } catch (err) {
+      throw describeCredentialFailure(err, { ...this.hint, action: this.config.workgroup ? 'GetWorkgroup' : 'DescribeClusters',
+        iamActions: [this.config.workgroup ? 'redshift-serverless:GetWorkgroup' : 'redshift:DescribeClusters'], resources: ['*'] });
+    }
+  }
+
+  /**
+   * The database the session opens: the client's, else --db-name, else Redshift's default "dev". With --db-name the
+   * credential is scoped to that database, so a client asking for another one is told so instead of failing later.
+   */
+  databaseFor(clientDatabase: string | undefined): string {
+    const pinned = this.config.dbName;
+    if (pinned && clientDatabase && clientDatabase !== pinned) {
+      throw new ClientError({
+        code: SqlState.InvalidCatalogName,
+        message: `this proxy serves database "${pinned}" (--db-name), not "${clientDatabase}"`,
+        hint: `Set the database to "${pinned}" in your tool, or start the proxy without --db-name.`,
+      });
+    }
+    return clientDatabase || pinned || 'dev';
+  }
+
+  /** Refuses client user names outside --allowed-users before any API call. */
+  checkUser(clientUser: string): void {
+    const allowed = this.config.allowedUsers;
+    if (allowed && allowed.length > 0 && !allowed.includes(clientUser)) {
+      throw new ClientError({
+        code: SqlState.InvalidAuthorizationSpecification,
+        message: `user "${clientUser}" is not allowed to connect through this proxy`,
+        hint: `Connect as one of: ${allowed.join(', ')}.`,
+      });
+    }
+  }
+
+  requestFor(clientUser: string, database: string): CredentialRequest {
+    return { dbUser: this.config.dbUser ?? clientUser, dbName: database };
+  }
+
+  async resolve(request: CredentialRequest, signal?: AbortSignal): Promise<ResolvedLogin> {
+    const key = this.source.keyFor(request);
+    try {
+      const credential = await this.cache.get(key, (s) => this.source.fetch(request, s), signal);
+      return { key, credential, request };
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw describeCredentialFailure(err, { ...this.hint, resources: this.source.resourcesFor(request) });
+    }
+  }
+
+  invalidate(login: ResolvedLogin): void {
+    this.cache.invalidate(login.key, login.credential);
+  }
+}

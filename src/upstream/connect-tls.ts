@@ -1,0 +1,128 @@
+/**
+ * Opens a connection to Redshift that is TLS from its first credential-bearing byte:
+ * TCP, then SSLRequest; the server must answer 'S' — anything else ends the attempt before a credential exists
+ * on the wire — then a TLS handshake with certificate and host-name verification against Node's root store plus
+ * any configured CA. There is no plaintext fallback.
+ * https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-SSL
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { SslAnswer } from '../protocol/codes.js';
+import { SSL_REQUEST } from '../protocol/frontend-messages.js';
+import { ClientError } from '../protocol/client-error.js';
+import { SqlState } from '../protocol/sqlstate.js';
+import type { UpstreamEndpoint } from './upstream-endpoint.js';
+
+const KEEPALIVE_MS = 60_000;
+
+function unreachable(endpoint: UpstreamEndpoint, message: string, hint: string, cause?: unknown): ClientError {
+  return new ClientError({
+    code: SqlState.SqlclientUnableToEstablishSqlconnection,
+    message,
+    detail: `upstream ${endpoint.host}:${endpoint.port}`,
+    hint,
+  }, { cause });
+}
+
+/** Resolves with a verified TLS socket, or rejects with a ClientError that explains why not. */
+export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSignal): Promise<tls.TLSSocket> {
+  const deadline = AbortSignal.timeout(endpoint.connectTimeoutMs);
+  const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  const tcp = net.connect({ host: endpoint.host, port: endpoint.port });
+  tcp.setNoDelay(true);
+  tcp.setKeepAlive(true, KEEPALIVE_MS);
+  const onAbort = (): void => {
+    tcp.destroy();
+  };
+  abort.addEventListener('abort', onAbort, { once: true });
+  try {
+    await negotiateTls(tcp, endpoint);
+    return await handshake(tcp, endpoint);
+  } catch (err) {
+    tcp.destroy();
+    if (deadline.aborted && !(signal?.aborted ?? false)) {
+      throw unreachable(endpoint, `Redshift did not complete a TLS connection within ${endpoint.connectTimeoutMs} ms`,
+        'Check that the cluster is available and reachable from this machine (VPC, security group, VPN).', err);
+    }
+    throw err;
+  } finally {
+    abort.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Sends SSLRequest and waits for exactly one byte, which must be 'S'. */
+function negotiateTls(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      tcp.off('data', onData);
+      tcp.off('error', onError);
+      tcp.off('close', onClose);
+    };
+    const onError = (err: NodeJS.ErrnoException): void => {
+      cleanup();
+      reject(unreachable(endpoint, `cannot connect to Redshift at ${endpoint.host}:${endpoint.port}: ${err.code ?? err.message}`,
+        'Check --upstream (host and port), that the cluster is running, and that this machine can reach it (VPC, security group, VPN).', err));
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(unreachable(endpoint, 'Redshift closed the connection before answering the TLS request',
+        'Check that --upstream points at a Redshift (PostgreSQL protocol) endpoint.'));
+    };
+    const onData = (chunk: Buffer): void => {
+      cleanup();
+      tcp.pause();
+      if (chunk[0] !== SslAnswer.Yes) {
+        reject(unreachable(endpoint, 'the upstream server refused TLS, so no credentials were sent to it',
+          'Redshift always offers TLS: check that --upstream points at the Redshift endpoint and not at something in between.'));
+        return;
+      }
+      if (chunk.length > 1) {
+        // Bytes after 'S' but before the handshake could be injected by a man in the middle (CVE-2021-23222).
+        reject(unreachable(endpoint, 'the upstream server sent unexpected data after agreeing to TLS',
+          'Something between the proxy and Redshift is tampering with the connection.'));
+        return;
+      }
+      resolve();
+    };
+    tcp.on('data', onData);
+    tcp.once('error', onError);
+    tcp.once('close', onClose);
+    tcp.write(SSL_REQUEST);
+  });
+}
+
+function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<tls.TLSSocket> {
+  return new Promise<tls.TLSSocket>((resolve, reject) => {
+    const isIp = net.isIP(endpoint.host) !== 0;
+    const socket = tls.connect({
+      socket: tcp,
+      host: endpoint.host,
+      // SNI must be a host name; for an IP address the certificate is still checked against the IP.
+      ...(isIp ? {} : { servername: endpoint.host }),
+      ca: endpoint.extraCaPem && endpoint.extraCaPem.length > 0 ? [...tls.rootCertificates, ...endpoint.extraCaPem] : undefined,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+    });
+    const onError = (err: NodeJS.ErrnoException): void => {
+      socket.off('secureConnect', onSecure);
+      socket.destroy();
+      reject(isCertificateError(err)
+        ? unreachable(endpoint, `the TLS certificate of ${endpoint.host} could not be verified: ${err.message}`,
+          'Connect to the cluster\'s own endpoint name (the certificate names it); for a private CA pass --ca-file PEM.', err)
+        : unreachable(endpoint, `the TLS handshake with ${endpoint.host} failed: ${err.message}`,
+          'Check that --upstream points at the Redshift endpoint and that nothing in between intercepts TLS.', err));
+    };
+    const onSecure = (): void => {
+      socket.off('error', onError);
+      resolve(socket);
+    };
+    socket.once('error', onError);
+    socket.once('secureConnect', onSecure);
+  });
+}
+
+/** OpenSSL verification failures (as opposed to resets or protocol errors during the handshake). */
+function isCertificateError(err: NodeJS.ErrnoException): boolean {
+  const code = err.code ?? '';
+  return code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /CERT|SELF_SIGNED|UNABLE_TO|DEPTH_ZERO|ISSUER/.test(code);
+}

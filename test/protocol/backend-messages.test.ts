@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { AUTHENTICATION_OK, backendKeyData, errorResponse, negotiateProtocolVersion, parameterStatus,
+  readyForQuery } from '../../src/protocol/backend-messages.js';
+import { cancelRequest, SSL_REQUEST, startupMessage } from '../../src/protocol/frontend-messages.js';
+import { decodeErrorFields } from '../../src/protocol/error-fields.js';
+
+// Expected bytes written by hand from https://www.postgresql.org/docs/current/protocol-message-formats.html
+const hex = (s: string): string => s.replace(/\s+/g, '');
+
+describe('messages the proxy writes', () => {
+  it('AuthenticationOk, ParameterStatus, BackendKeyData, ReadyForQuery', () => {
+    expect(AUTHENTICATION_OK.toString('hex')).toBe(hex('52 00000008 00000000'));
+    expect(parameterStatus('a', 'b').toString('hex')).toBe(hex('53 00000008 6100 6200'));
+    expect(backendKeyData(1, -1).toString('hex')).toBe(hex('4b 0000000c 00000001 ffffffff'));
+    expect(readyForQuery(0x49).toString('hex')).toBe(hex('5a 00000005 49'));
+  });
+
+  it('NegotiateProtocolVersion lists the unrecognised options', () => {
+    expect(negotiateProtocolVersion(0, ['_pq_.x']).toString('hex'))
+      .toBe(hex('76 00000013 00000000 00000001') + Buffer.from('_pq_.x\0').toString('hex'));
+  });
+
+  it('ErrorResponse carries severity, code, message, detail and hint, and round-trips', () => {
+    const e = errorResponse({ severity: 'FATAL', code: '28000', message: 'm', detail: 'd', hint: 'h' });
+    const body = Buffer.from('S' + 'FATAL\0' + 'V' + 'FATAL\0' + 'C' + '28000\0' + 'M' + 'm\0' + 'D' + 'd\0' + 'H' + 'h\0' + '\0');
+    expect(e.subarray(0, 1).toString()).toBe('E');
+    expect(e.readInt32BE(1)).toBe(4 + body.length);
+    expect(e.subarray(5).toString('hex')).toBe(body.toString('hex'));
+    expect(decodeErrorFields(e.subarray(5))).toEqual({ severity: 'FATAL', code: '28000', message: 'm', detail: 'd', hint: 'h' });
+  });
+
+  it('SSLRequest, CancelRequest and StartupMessage to the upstream', () => {
+    expect(SSL_REQUEST.toString('hex')).toBe(hex('00000008 04d2162f'));
+    expect(cancelRequest(7, -2).toString('hex')).toBe(hex('00000010 04d2162e 00000007 fffffffe'));
+    const body = Buffer.from('user\0IAM:x\0database\0dev\0\0');
+    expect(startupMessage(new Map([['user', 'IAM:x'], ['database', 'dev']])).toString('hex'))
+      .toBe((8 + body.length).toString(16).padStart(8, '0') + '00030000' + body.toString('hex'));
+  });
+});

@@ -1,0 +1,288 @@
+/**
+ * The emulator's HTTP front: one listener on 127.0.0.1 (port 0) for both services, told apart as AWS's own
+ * endpoints would be by their protocol — a request with `X-Amz-Target` is AWS JSON 1.1 (`redshift-serverless`),
+ * anything else is a Query form POST (`redshift`).
+ *
+ * Every request walks the same short path, in AWS's order:
+ *   reset? → read body → decode the action → 503? → count it → delay → verify SigV4 → injected failure? → act → answer
+ * A request that cannot be decoded is still answered in its protocol; every answer gets a request id.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ControlPlane } from './actions.js';
+import type { CallContext } from './actions.js';
+import { ApiFault, authFault, injectedFault } from './faults.js';
+import { JSON_CONTENT_TYPE, JSON_SERVICE, dispatchJson, jsonErrorBody, readJsonRequest } from './json-protocol.js';
+import type { JsonRequest } from './json-protocol.js';
+import { QUERY_SERVICE, dispatchQuery, queryErrorXml, readQueryRequest } from './query-protocol.js';
+import type { QueryRequest } from './query-protocol.js';
+import { verifySigV4 } from './sigv4.js';
+import { Actions } from './types.js';
+import type {
+  ActionName, CallRecord, Emulator, EmulatorOptions, Injection, Principal, Protocol, Unavailability,
+} from './types.js';
+
+/** Which actions each protocol carries; a Query request for `GetCredentials` is an unknown action, as at AWS. */
+const ACTIONS_BY_PROTOCOL: Readonly<Record<Protocol, readonly ActionName[]>> = {
+  query: [Actions.GetClusterCredentials, Actions.GetClusterCredentialsWithIAM, Actions.DescribeClusters],
+  json: [Actions.GetCredentials, Actions.GetWorkgroup],
+};
+
+/** Control-plane requests are a few hundred bytes; anything near this is a test bug, not a request. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Parameter names whose values never go into the call log. */
+const SECRET_NAME = /password|secret|token|signature/i;
+
+export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
+  const emulator = new EmulatorServer(options);
+  await emulator.listen();
+  return emulator;
+}
+
+type Decoded =
+  | { readonly protocol: 'query'; readonly request: QueryRequest }
+  | { readonly protocol: 'json'; readonly request: JsonRequest; readonly target: string };
+
+interface PendingInjection {
+  readonly injection: Injection;
+  remaining: number;
+}
+
+class EmulatorServer implements Emulator {
+  readonly calls: Record<ActionName, number> = zeroCounts();
+  readonly callLog: CallRecord[] = [];
+  private readonly server: Server;
+  private readonly plane: ControlPlane;
+  private readonly principals: ReadonlyMap<string, Principal>;
+  private readonly closing = new AbortController();
+  private injections: PendingInjection[] = [];
+  private delayMs = 0;
+  private unavailable: Unavailability | undefined;
+  private lifetimeSeconds: number | undefined;
+  private closed: Promise<void> | undefined;
+
+  constructor(private readonly options: EmulatorOptions) {
+    this.principals = new Map(options.principals.map((p) => [p.accessKeyId, p]));
+    this.lifetimeSeconds = options.lifetimeSeconds;
+    this.plane = new ControlPlane({
+      clusters: options.clusters ?? [],
+      workgroups: options.workgroups ?? [],
+      dataPlane: options.dataPlane,
+      lifetimeSeconds: () => this.lifetimeSeconds,
+    });
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        // Only a broken socket gets here (handle answers every fault itself); there is nobody left to answer.
+        this.options.log?.(`emulator: request failed: ${err instanceof Error ? err.message : String(err)}`);
+        res.destroy();
+      });
+    });
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  inject(injection: Injection): void {
+    if (!Number.isInteger(injection.times) || injection.times < 1) throw new RangeError('times must be a positive integer');
+    this.injections.push({ injection, remaining: injection.times });
+  }
+
+  setDelay(ms: number): void {
+    this.delayMs = Math.max(0, ms);
+  }
+
+  setAvailable(available: boolean, how: Unavailability = 'reset'): void {
+    this.unavailable = available ? undefined : how;
+  }
+
+  setLifetimeSeconds(seconds: number | undefined): void {
+    this.lifetimeSeconds = seconds;
+  }
+
+  resetCounters(): void {
+    for (const action of Object.values(Actions)) this.calls[action] = 0;
+    this.callLog.length = 0;
+    this.injections = [];
+  }
+
+  close(): Promise<void> {
+    this.closed ??= new Promise<void>((resolve) => {
+      this.closing.abort();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    return this.closed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // "Down" as a network failure: drop the connection before reading a byte.
+    if (this.unavailable === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    const requestId = randomUUID();
+    const target = header(req, 'x-amz-target');
+    const protocol: Protocol = target !== undefined ? 'json' : 'query';
+    let decoded: Decoded | undefined;
+    let caller: string | undefined;
+    let status = 200;
+    let errorCode: string | undefined;
+    try {
+      const body = await readBody(req);
+      if (req.method !== 'POST') throw new ApiFault('MethodNotAllowed', 405, `${req.method ?? ''} is not allowed; use POST.`);
+      const text = body.toString('utf8');
+      decoded = target !== undefined
+        ? { protocol: 'json', request: readJsonRequest(target, text), target }
+        : { protocol: 'query', request: readQueryRequest(text) };
+      // "Down" as an overloaded endpoint: an answer, but not a call the API served, so it is not counted.
+      if (this.unavailable === '503') throw injectedFault(protocol, 'ServiceUnavailable');
+      const action = decoded.request.action;
+      const known = ACTIONS_BY_PROTOCOL[protocol].find((a) => a === action);
+      if (known !== undefined) this.calls[known]++;
+
+      if (this.delayMs > 0) await sleep(this.delayMs, this.closing.signal);
+
+      const url = new URL(req.url ?? '/', 'http://emulator');
+      const verified = await verifySigV4(
+        { method: req.method, path: url.pathname, query: url.searchParams, headers: req.headers, body },
+        (key) => this.principals.get(key),
+        protocol === 'json' ? JSON_SERVICE : QUERY_SERVICE,
+      );
+      if (!verified.ok) throw authFault(protocol, verified.kind, verified.message);
+      caller = verified.principal.arn;
+
+      const injected = known !== undefined ? this.takeInjection(known) : undefined;
+      if (injected) throw injectedFault(protocol, injected.error);
+
+      const ctx: CallContext = { protocol, principal: verified.principal, region: verified.region };
+      const answer = decoded.protocol === 'json'
+        ? await dispatchJson(this.plane, ctx, decoded.target, decoded.request)
+        : await dispatchQuery(this.plane, ctx, decoded.request, requestId);
+      send(res, 200, protocol, answer, requestId);
+    } catch (err) {
+      const fault = err instanceof ApiFault ? err : internalFault(protocol, err, this.options.log);
+      status = fault.status;
+      errorCode = fault.code;
+      if (protocol === 'json') {
+        send(res, fault.status, protocol, jsonErrorBody(fault), requestId, { 'x-amzn-errortype': fault.code });
+      } else {
+        send(res, fault.status, protocol, queryErrorXml(fault, requestId), requestId);
+      }
+    }
+    const action = decoded?.request.action ?? '';
+    this.callLog.push({
+      at: new Date(),
+      protocol,
+      action,
+      caller,
+      params: decoded === undefined ? {} : paramsOf(decoded),
+      status,
+      error: errorCode,
+    });
+    this.options.log?.(`emulator: ${protocol} ${action || '(none)'} ${caller ?? '(unauthenticated)'} -> ${status}` +
+      (errorCode !== undefined ? ` ${errorCode}` : ''));
+  }
+
+  private takeInjection(action: ActionName): Injection | undefined {
+    const pending = this.injections.find((p) => p.remaining > 0 &&
+      (p.injection.action === undefined || p.injection.action === action));
+    if (!pending) return undefined;
+    pending.remaining--;
+    this.injections = this.injections.filter((p) => p.remaining > 0);
+    return pending.injection;
+  }
+}
+
+function zeroCounts(): Record<ActionName, number> {
+  return {
+    GetClusterCredentials: 0,
+    GetClusterCredentialsWithIAM: 0,
+    DescribeClusters: 0,
+    GetCredentials: 0,
+    GetWorkgroup: 0,
+  };
+}
+
+/** A failure of the emulator itself is AWS's InternalFailure, and its message goes to the log, not the client. */
+function internalFault(protocol: Protocol, err: unknown, log: ((line: string) => void) | undefined): ApiFault {
+  log?.(`emulator: internal error: ${err instanceof Error ? err.message : String(err)}`);
+  return injectedFault(protocol, 'InternalFailure');
+}
+
+function send(res: ServerResponse, status: number, protocol: Protocol, body: string, requestId: string,
+  extra: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, {
+    'content-type': protocol === 'json' ? JSON_CONTENT_TYPE : 'text/xml',
+    'content-length': Buffer.byteLength(body),
+    'x-amzn-requestid': requestId,
+    ...extra,
+  });
+  res.end(body);
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_BODY_BYTES) throw new ApiFault('RequestEntityTooLarge', 413, 'Request body too large.');
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+function paramsOf(decoded: Decoded): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (decoded.protocol === 'query') {
+    for (const [key, value] of decoded.request.params) {
+      if (key !== 'Action' && key !== 'Version') out[key] = SECRET_NAME.test(key) ? '[redacted]' : value;
+    }
+  } else {
+    for (const [key, value] of Object.entries(decoded.request.input)) {
+      out[key] = SECRET_NAME.test(key) ? '[redacted]' : value;
+    }
+  }
+  return out;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

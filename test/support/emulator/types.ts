@@ -1,0 +1,164 @@
+/**
+ * The public shape of the control-plane emulator: what a test configures at start and the handle it gets back.
+ *
+ * The emulator stands in for the Redshift (AWS Query) and Redshift Serverless (AWS JSON 1.1) APIs so that the real
+ * AWS SDK v3 clients — their signers, serializers, retry strategy and error classes — run unmodified against it.
+ */
+
+/** The five operations the emulator answers; anything else is an unknown action. */
+export const Actions = {
+  GetClusterCredentials: 'GetClusterCredentials',
+  GetClusterCredentialsWithIAM: 'GetClusterCredentialsWithIAM',
+  DescribeClusters: 'DescribeClusters',
+  GetCredentials: 'GetCredentials',
+  GetWorkgroup: 'GetWorkgroup',
+} as const;
+export type ActionName = (typeof Actions)[keyof typeof Actions];
+
+/** `query` is the `redshift` service (form POST, XML answers); `json` is `redshift-serverless` (AWS JSON 1.1). */
+export type Protocol = 'query' | 'json';
+
+/** An AWS identity the emulator knows: the keys a client signs with and the ARN the keys belong to. */
+export interface Principal {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** When set, requests must carry exactly this `X-Amz-Security-Token` (temporary credentials). */
+  readonly sessionToken?: string | undefined;
+  /** `arn:aws:iam::123456789012:user/alice` or `arn:aws:sts::123456789012:assumed-role/Analyst/session`. */
+  readonly arn: string;
+  /**
+   * The identity's IAM policy, reduced to a predicate over the IAM action (`redshift:GetClusterCredentials`) and
+   * the resource ARN. Absent: everything is allowed.
+   */
+  readonly allow?: ((action: string, resource: string) => boolean) | undefined;
+  /** The session token has expired: every request is answered with ExpiredToken(Exception). */
+  readonly expired?: boolean | undefined;
+}
+
+export interface NetworkEndpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** A provisioned cluster, as DescribeClusters would describe it. */
+export interface ClusterConfig {
+  /** The cluster identifier (Redshift keeps them lower case; lookups ignore case). */
+  readonly id: string;
+  /** Where its database listens: in tests, the PostgreSQL test bed. */
+  readonly endpoint: NetworkEndpoint;
+  /** Clusters are regional: a request signed for another region does not see it. */
+  readonly region: string;
+  /** DescribeClusters' ClusterStatus (default `available`). */
+  readonly status?: string | undefined;
+  /** A custom domain name callers may use instead of the identifier (CustomDomainName parameter). */
+  readonly customDomainName?: string | undefined;
+}
+
+/** A Redshift Serverless workgroup. */
+export interface WorkgroupConfig {
+  readonly name: string;
+  readonly endpoint: NetworkEndpoint;
+  readonly region: string;
+  /** The workgroup id that appears in its ARN (default: a UUID derived from the name). */
+  readonly id?: string | undefined;
+  readonly namespaceName?: string | undefined;
+  readonly customDomainName?: string | undefined;
+}
+
+/**
+ * The database the credentials are issued into. The emulator does not own a database: like Redshift, it decides
+ * who gets which password until when, and this edge makes that true in the test bed.
+ */
+export interface DataPlane {
+  /**
+   * Give `dbUser` this password valid until `validUntil`: CREATE the login role when `opts.create`, ALTER it
+   * otherwise, and add it to each of `opts.groups` (which exist: the emulator asked `groupExists` first).
+   */
+  issue(dbUser: string, password: string, validUntil: Date, opts: IssueOptions): Promise<void>;
+  userExists(dbUser: string): Promise<boolean>;
+  groupExists(name: string): Promise<boolean>;
+}
+
+export interface IssueOptions {
+  readonly create: boolean;
+  readonly groups: readonly string[];
+}
+
+/** Failures the emulator can be told to answer with instead of doing the work. */
+export type InjectedError =
+  /** The code real Redshift (Query) answers when rate limited: `Throttling`, HTTP 400. */
+  | 'Throttling'
+  /** `ThrottlingException` in both protocols (HTTP 400 Query, 429 JSON as the Serverless model says). */
+  | 'ThrottlingException'
+  /** HTTP 500: `InternalFailure` (Query) / `InternalServerException` (JSON). */
+  | 'InternalFailure'
+  /** HTTP 503: `ServiceUnavailable` (Query) / `ServiceUnavailableException` (JSON). */
+  | 'ServiceUnavailable'
+  /** Exactly this code, status and message in either protocol. */
+  | { readonly code: string; readonly status: number; readonly message: string };
+
+export interface Injection {
+  /** Only calls of this action fail; absent: any action. */
+  readonly action?: ActionName | undefined;
+  readonly error: InjectedError;
+  /** How many matching calls fail before the emulator answers normally again. */
+  readonly times: number;
+}
+
+/** One request as the emulator saw it. Never holds a password, a secret key, a session token or a signature. */
+export interface CallRecord {
+  readonly at: Date;
+  readonly protocol: Protocol;
+  /** The action or operation name as sent (may be one the emulator does not know). */
+  readonly action: string;
+  /** The caller's ARN once the signature was verified. */
+  readonly caller?: string | undefined;
+  /** The request parameters (Query names or JSON members), values redacted where the name suggests a secret. */
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly status: number;
+  /** The error code answered, if any. */
+  readonly error?: string | undefined;
+}
+
+/**
+ * How "the API is down" looks (`setAvailable(false, how)`):
+ * - `reset`: the connection is destroyed without an answer, as a dead load balancer or a network failure; the SDK
+ *   sees a socket error (ECONNRESET / "socket hang up").
+ * - `503`: an HTTP 503 ServiceUnavailable answer in the request's protocol, as an overloaded endpoint.
+ */
+export type Unavailability = 'reset' | '503';
+
+export interface EmulatorOptions {
+  readonly principals: readonly Principal[];
+  readonly clusters?: readonly ClusterConfig[] | undefined;
+  readonly workgroups?: readonly WorkgroupConfig[] | undefined;
+  readonly dataPlane: DataPlane;
+  /**
+   * Overrides the lifetime of every issued credential (the requested DurationSeconds is still validated), so that
+   * expiry tests run in seconds. The returned Expiration always equals the VALID UNTIL given to the data plane.
+   */
+  readonly lifetimeSeconds?: number | undefined;
+  /** One line per request (action, caller, status, error code) — never a secret. Default: silent. */
+  readonly log?: ((line: string) => void) | undefined;
+}
+
+export interface Emulator {
+  /** `http://127.0.0.1:<port>`, for the SDK clients' `endpoint`. */
+  readonly url: string;
+  readonly port: number;
+  /** Requests per known action, counted whether they succeeded or not (retries count). */
+  readonly calls: Readonly<Record<ActionName, number>>;
+  /** Every request in arrival order. */
+  readonly callLog: readonly CallRecord[];
+  /** The next `times` calls matching `action` fail with `error`. Injections are consumed in the order given. */
+  inject(injection: Injection): void;
+  /** Every answer waits this long first (0 to stop). */
+  setDelay(ms: number): void;
+  setAvailable(available: boolean, how?: Unavailability): void;
+  /** Change the credential lifetime override; undefined returns to the requested duration. */
+  setLifetimeSeconds(seconds: number | undefined): void;
+  /** Zero the counters, empty the call log and drop pending injections. */
+  resetCounters(): void;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
