@@ -115,8 +115,7 @@ export class Session {
         this.client.write(Buffer.of(SslAnswer.No));
         return;
       case 'cancel':
-        this.state = 'closed';
-        clearTimeout(this.startupTimer);
+        // No answer either way, as PostgreSQL does: the client learns nothing about which keys exist.
         this.client.destroy();
         forwardCancel(this.deps.cancelKeys, packet.processId, packet.secretKey, this.deps.log);
         this.close();

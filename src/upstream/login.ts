@@ -75,7 +75,11 @@ export function login(socket: TLSSocket, params: ReadonlyMap<string, string>, se
           switch (frame.type) {
             case BackendCode.Authentication: {
               const code = frame.body.readInt32BE(0);
-              if (code === AuthCode.Ok) break;
+              if (code === AuthCode.Ok) {
+                // A SCRAM server must have proven it knows the password before it may say "Ok".
+                exchange.assertComplete();
+                break;
+              }
               const answer = exchange.respond(code, frame.body.subarray(4));
               if (answer) socket.write(answer);
               break;

@@ -1,0 +1,95 @@
+/**
+ * The client side of upstream authentication: the login code hands each AuthenticationXXX request (code != 0) to
+ * one `AuthExchange`, which answers with the frontend message to send, null for nothing, or an UpstreamAuthError.
+ * One file per method; this file only dispatches on the code.
+ * https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-START-UP
+ * https://www.postgresql.org/docs/current/protocol-message-formats.html (Authentication* messages)
+ */
+import { randomBytes } from 'node:crypto';
+import { AuthCode } from '../../protocol/codes.js';
+import { UpstreamAuthError } from './auth-error.js';
+import { cleartextResponse } from './cleartext.js';
+import { md5Response } from './md5.js';
+import { redshiftDigestResponse } from './redshift-digest.js';
+import { ScramSha256Client } from './scram-sha-256.js';
+
+export { UpstreamAuthError } from './auth-error.js';
+
+/** The temporary database user and password the proxy logs in to Redshift with. */
+export interface LoginSecret {
+  readonly user: string;
+  readonly password: string;
+}
+
+export interface AuthExchange {
+  /** Answer one AuthenticationXXX request (code != 0); `body` is the message body after the int32 code. */
+  respond(code: number, body: Buffer): Buffer | null;
+  /**
+   * Call when AuthenticationOk arrives: throws if a SCRAM exchange was started but the server skipped the
+   * AuthenticationSASLFinal that proves it knows the password (a server must not get our session without it).
+   */
+  assertComplete(): void;
+}
+
+/** Seams for tests; production uses the defaults. */
+export interface AuthExchangeOptions {
+  /** SCRAM client nonce (printable, no ','). Default: 18 random bytes in base64, as libpq does. */
+  readonly scramNonce?: () => string;
+  /** Milliseconds since the epoch, for the Redshift digest's client nonce. Default: Date.now. */
+  readonly now?: () => number;
+}
+
+/** Methods PostgreSQL or Redshift may ask for that the proxy deliberately does not implement. */
+const UNSUPPORTED: Readonly<Record<number, string>> = {
+  2: 'Kerberos V5',
+  4: 'crypt',
+  6: 'SCM credentials',
+  7: 'GSSAPI',
+  8: 'GSSAPI (continue)',
+  9: 'SSPI',
+  14: 'identity-provider token (Redshift native IdP / IAM Identity Center)',
+};
+
+function unsupported(code: number): UpstreamAuthError {
+  const name = UNSUPPORTED[code];
+  const method = name === undefined ? `with code ${code}` : `${name} (code ${code})`;
+  return new UpstreamAuthError(`Redshift asked for authentication method ${method}, which the proxy does not support; `
+    + 'it logs in with temporary IAM database credentials (password, MD5, SCRAM-SHA-256 or Redshift SHA-256 digest)');
+}
+
+export function createAuthExchange(secret: LoginSecret, options: AuthExchangeOptions = {}): AuthExchange {
+  const scramNonce = options.scramNonce ?? ((): string => randomBytes(18).toString('base64'));
+  const now = options.now ?? Date.now;
+  let scram: ScramSha256Client | undefined;
+
+  const inSasl = (code: number): ScramSha256Client => {
+    if (!scram) throw new UpstreamAuthError(`Redshift sent SASL step ${code} before starting a SASL exchange`);
+    return scram;
+  };
+
+  return {
+    respond(code: number, body: Buffer): Buffer | null {
+      // Once SCRAM has begun, only its own continuation may follow: no silent switch to a weaker method.
+      if (scram && !scram.verified && code !== AuthCode.SASLContinue && code !== AuthCode.SASLFinal) {
+        throw new UpstreamAuthError(`Redshift switched to authentication method ${code} in the middle of a SCRAM exchange`);
+      }
+      switch (code) {
+        case AuthCode.CleartextPassword: return cleartextResponse(secret);
+        case AuthCode.MD5Password: return md5Response(secret, body);
+        case AuthCode.SASL:
+          if (scram) throw new UpstreamAuthError('Redshift started a second SASL exchange during one login');
+          scram = new ScramSha256Client(secret, scramNonce());
+          return scram.start(body);
+        case AuthCode.SASLContinue: return inSasl(code).continue(body);
+        case AuthCode.SASLFinal: return inSasl(code).finish(body);
+        case AuthCode.RedshiftDigest: return redshiftDigestResponse(secret, body, now());
+        default: throw unsupported(code);
+      }
+    },
+    assertComplete(): void {
+      if (scram && !scram.verified) {
+        throw new UpstreamAuthError('Redshift accepted the login without proving it knows the password (SCRAM final message missing)');
+      }
+    },
+  };
+}
