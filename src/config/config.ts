@@ -38,13 +38,42 @@ export interface TargetConfig {
   caFile?: string | undefined;
   /** When set, only these client user names are accepted. */
   allowedUsers?: string[] | undefined;
+  /**
+   * Per local user name (what the client sends as its user): the database user and groups to request instead of
+   * the target's. Users not listed get the target's settings. Provisioned clusters without --with-iam only.
+   */
+  users?: Record<string, UserMapping> | undefined;
+}
+
+/** One local user's identity on the target (config file `users:` map). */
+export interface UserMapping {
+  /** Database user to request for this local user. */
+  dbUser?: string | undefined;
+  /** Database groups to join instead of the target's dbGroups. */
+  dbGroups?: string[] | undefined;
 }
 
 export interface ListenerConfig {
-  /** Address to listen on; loopback unless client authentication is configured. */
+  /** A short name for logs and metrics labels; defaults to the address. */
+  name?: string | undefined;
+  /** Address to listen on; loopback unless client authentication is configured. Ignored with unixSocket. */
+  host: string;
+  /** TCP port (0 picks a free one). Ignored with unixSocket. */
+  port: number;
+  /**
+   * Listen on this Unix-domain socket path instead of TCP. libpq clients expect the name `.s.PGSQL.<port>` in a
+   * directory they are given as host (psql "host=/run/rap port=5439" opens /run/rap/.s.PGSQL.5439).
+   */
+  unixSocket?: string | undefined;
+  /** Most sessions this listener runs at once; more are refused with SQLSTATE 53300. Unlimited when absent. */
+  maxConnections?: number | undefined;
+  target: TargetConfig;
+}
+
+/** Where the health and metrics HTTP server listens (--http-listen). */
+export interface HttpListenConfig {
   host: string;
   port: number;
-  target: TargetConfig;
 }
 
 export interface Config {
@@ -56,8 +85,21 @@ export interface Config {
   /** Largest startup packet accepted, in bytes. */
   maxStartupPacket: number;
   /** pino log level. */
-  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  logLevel: LogLevel;
+  /** Log line format: JSON lines, readable lines, or readable only when stderr is a terminal (auto, the default). */
+  logFormat?: LogFormat | undefined;
+  /** How long sessions may finish after SIGTERM/SIGINT before they are closed with 57P01, in ms (default 30 s). */
+  shutdownGraceMs?: number | undefined;
+  /** Most sessions across all listeners at once; more are refused with SQLSTATE 53300. Unlimited when absent. */
+  maxConnections?: number | undefined;
+  /** The /healthz, /readyz and /metrics server; off when absent. */
+  httpListen?: HttpListenConfig | undefined;
 }
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const DEFAULTS = {
   listen: '127.0.0.1:5439',
@@ -65,4 +107,7 @@ export const DEFAULTS = {
   connectTimeoutMs: 10_000,
   maxStartupPacket: 10_000,
   logLevel: 'info',
+  logFormat: 'auto',
+  shutdownGraceMs: 30_000,
+  httpHost: '127.0.0.1',
 } as const;

@@ -1,10 +1,44 @@
 /**
- * One pure check of a filled Config: returns every problem as a sentence naming the flag, so the CLI can print
- * them all at once and exit with status 2.
+ * One pure check of a filled Config. The rules are written once, as problems that name a field; they are rendered
+ * with flag names for the command line (validateConfig) or with config-file keys and line numbers (load-file.ts),
+ * so the CLI can print every problem at once and exit with status 2.
  */
 import net from 'node:net';
-import type { Config, TargetConfig } from './config.js';
+import type { Config, ListenerConfig, TargetConfig } from './config.js';
 import { parseRedshiftHost } from './redshift-endpoint.js';
+
+/** A field a rule can point at: a target key, a listener key, or a global key. */
+export type ConfigField =
+  | `target.${keyof TargetConfig}`
+  | 'listen' | 'unixSocket' | 'listener.maxConnections'
+  | 'startupTimeoutMs' | 'connectTimeoutMs' | 'shutdownGraceMs' | 'maxConnections' | 'httpListen';
+
+export interface ConfigProblem {
+  /** Index in config.listeners, when the problem is about one listener. */
+  readonly listener?: number | undefined;
+  /** The field the sentence is about; the renderer puts its name first. */
+  readonly field?: ConfigField | undefined;
+  /** The rest of the sentence, e.g. "must be a whole number of seconds from 900 to 3600". */
+  readonly message: string;
+}
+
+/** Names a field as the user wrote it (a flag, or a config-file key). */
+export type FieldNamer = (field: ConfigField) => string;
+
+const FLAG_NAMES: Record<ConfigField, string> = {
+  'target.upstreamHost': '--upstream', 'target.upstreamPort': '--upstream', 'target.clusterId': '--cluster-id',
+  'target.workgroup': '--workgroup', 'target.region': '--region', 'target.dbUser': '--db-user',
+  'target.dbName': '--db-name', 'target.dbGroups': '--db-groups', 'target.autoCreate': '--auto-create',
+  'target.durationSeconds': '--duration', 'target.withIam': '--with-iam', 'target.profile': '--profile',
+  'target.assumeRoleArn': '--assume-role', 'target.externalId': '--external-id',
+  'target.awsEndpointUrl': '--aws-endpoint-url', 'target.caFile': '--ca-file', 'target.allowedUsers': '--allowed-users',
+  'target.users': 'users (config file)', listen: '--listen', unixSocket: '--unix-socket',
+  'listener.maxConnections': '--max-connections', startupTimeoutMs: '--startup-timeout',
+  connectTimeoutMs: '--connect-timeout', shutdownGraceMs: '--shutdown-grace', maxConnections: '--max-connections',
+  httpListen: '--http-listen',
+};
+
+export const flagName: FieldNamer = (field) => FLAG_NAMES[field];
 
 export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
@@ -12,49 +46,103 @@ export function isLoopback(host: string): boolean {
   return host === '::1';
 }
 
-function checkTarget(t: TargetConfig, where: string): string[] {
-  const problems: string[] = [];
+/** Longest Unix socket path the kernel accepts (sun_path is 108 bytes on Linux, 104 on macOS, NUL included). */
+const MAX_SOCKET_PATH = 103;
+
+function checkTarget(t: TargetConfig, n: FieldNamer): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const p = (field: ConfigField, message: string): void => {
+    out.push({ field, message });
+  };
   if (!t.upstreamHost && !t.clusterId && !t.workgroup) {
-    problems.push(`${where}: give --upstream HOST[:PORT], --cluster-id or --workgroup`);
+    p('target.upstreamHost', `is missing: give ${n('target.upstreamHost')} HOST[:PORT], ${n('target.clusterId')} or ${n('target.workgroup')}`);
   }
   if (t.upstreamHost && !t.clusterId && !t.workgroup && !parseRedshiftHost(t.upstreamHost)) {
-    problems.push(`${where}: ${t.upstreamHost} is not a Redshift endpoint name, so pass --cluster-id (or --workgroup)`);
+    p('target.upstreamHost', `${t.upstreamHost} is not a Redshift endpoint name, so give ${n('target.clusterId')} (or ${n('target.workgroup')})`);
   }
-  if (t.clusterId && t.workgroup) problems.push(`${where}: cannot use --cluster-id with --workgroup`);
-  if (t.withIam && t.dbUser) problems.push(`${where}: cannot use --db-user with --with-iam (the IAM identity is the database user)`);
-  if (t.withIam && t.workgroup) problems.push(`${where}: --with-iam is for provisioned clusters; Serverless always uses the IAM identity`);
+  if (t.clusterId && t.workgroup) p('target.clusterId', `cannot be used with ${n('target.workgroup')}`);
+  if (t.withIam && t.dbUser) p('target.dbUser', `cannot be used with ${n('target.withIam')} (the IAM identity is the database user)`);
+  if (t.withIam && t.workgroup) {
+    p('target.withIam', 'is for provisioned clusters; Serverless always uses the IAM identity');
+  }
   if (t.workgroup && (t.dbGroups.length > 0 || t.autoCreate)) {
-    problems.push(`${where}: --db-groups and --auto-create apply to provisioned clusters only`);
+    p(t.dbGroups.length > 0 ? 'target.dbGroups' : 'target.autoCreate',
+      `applies to provisioned clusters only (${n('target.dbGroups')}, ${n('target.autoCreate')})`);
   }
   if (t.durationSeconds !== undefined && (!Number.isInteger(t.durationSeconds) || t.durationSeconds < 900 || t.durationSeconds > 3600)) {
-    problems.push(`${where}: --duration must be a whole number of seconds from 900 to 3600`);
+    p('target.durationSeconds', 'must be a whole number of seconds from 900 to 3600');
   }
   if (!Number.isInteger(t.upstreamPort) || t.upstreamPort < 1 || t.upstreamPort > 65535) {
-    problems.push(`${where}: upstream port must be 1–65535`);
+    p('target.upstreamPort', 'port must be 1–65535');
   }
-  if (t.awsEndpointUrl && !/^https?:\/\/[^/]/.test(t.awsEndpointUrl)) {
-    problems.push(`${where}: --aws-endpoint-url must be an http(s) URL`);
+  if (t.awsEndpointUrl && !/^https?:\/\/[^/]/.test(t.awsEndpointUrl)) p('target.awsEndpointUrl', 'must be an http(s) URL');
+  if (t.externalId && !t.assumeRoleArn) p('target.externalId', `needs ${n('target.assumeRoleArn')}`);
+  const users = Object.entries(t.users ?? {});
+  if (users.length > 0 && (t.withIam || t.workgroup)) {
+    p('target.users', `maps local users to database users, which ${t.withIam ? n('target.withIam') : 'Serverless'} does not allow (the IAM identity is the database user)`);
   }
-  if (t.externalId && !t.assumeRoleArn) problems.push(`${where}: --external-id needs --assume-role`);
+  for (const [name, u] of users) {
+    if (u.dbUser !== undefined && u.dbUser.length === 0) p('target.users', `${name}: dbUser must not be empty`);
+  }
+  return out;
+}
+
+function checkListener(l: ListenerConfig, n: FieldNamer): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  if (l.unixSocket !== undefined) {
+    if (!l.unixSocket.startsWith('/')) out.push({ field: 'unixSocket', message: 'must be an absolute path' });
+    if (Buffer.byteLength(l.unixSocket) > MAX_SOCKET_PATH) {
+      out.push({ field: 'unixSocket', message: `is longer than ${MAX_SOCKET_PATH} bytes, the limit for a socket path` });
+    }
+  } else {
+    if (!Number.isInteger(l.port) || l.port < 0 || l.port > 65535) out.push({ field: 'listen', message: 'port must be 0–65535' });
+    if (!isLoopback(l.host)) {
+      out.push({ field: 'listen', message: `${l.host} is not a loopback address; this version lets clients in without a password, so it listens on loopback only (127.0.0.1, ::1, localhost) or on a Unix socket (${n('unixSocket')})` });
+    }
+  }
+  if (l.maxConnections !== undefined && (!Number.isInteger(l.maxConnections) || l.maxConnections < 1)) {
+    out.push({ field: 'listener.maxConnections', message: 'must be a whole number from 1' });
+  }
+  return out;
+}
+
+/** Every problem of the config, each naming its field through `n`. */
+export function findProblems(config: Config, n: FieldNamer = flagName): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.listeners.length === 0) problems.push({ message: 'no listener configured' });
+  const seen = new Set<string>();
+  config.listeners.forEach((l, i) => {
+    const mine = [...checkListener(l, n), ...checkTarget(l.target, n)];
+    const key = l.unixSocket ?? `${l.host}:${l.port}`;
+    if ((l.unixSocket !== undefined || l.port !== 0) && seen.has(key)) {
+      mine.push({ field: l.unixSocket !== undefined ? 'unixSocket' : 'listen', message: `${key} is used by two listeners` });
+    }
+    seen.add(key);
+    problems.push(...mine.map((p) => ({ ...p, listener: i })));
+  });
+  const positive = (field: ConfigField, value: number | undefined): void => {
+    if (value !== undefined && !(value > 0)) problems.push({ field, message: 'must be positive' });
+  };
+  positive('startupTimeoutMs', config.startupTimeoutMs);
+  positive('connectTimeoutMs', config.connectTimeoutMs);
+  if (config.shutdownGraceMs !== undefined && !(config.shutdownGraceMs >= 0)) {
+    problems.push({ field: 'shutdownGraceMs', message: 'must be zero or more seconds' });
+  }
+  if (config.maxConnections !== undefined && (!Number.isInteger(config.maxConnections) || config.maxConnections < 1)) {
+    problems.push({ field: 'maxConnections', message: 'must be a whole number from 1' });
+  }
+  const http = config.httpListen;
+  if (http && (!Number.isInteger(http.port) || http.port < 0 || http.port > 65535)) {
+    problems.push({ field: 'httpListen', message: 'port must be 0–65535' });
+  }
   return problems;
 }
 
+/** The problems as command-line sentences: "--duration must be …", prefixed by the listener when there are several. */
 export function validateConfig(config: Config): string[] {
-  const problems: string[] = [];
-  if (config.listeners.length === 0) problems.push('no listener configured');
-  const seen = new Set<string>();
-  config.listeners.forEach((l, i) => {
-    const where = config.listeners.length > 1 ? `listener ${i + 1} (${l.host}:${l.port})` : '--listen';
-    if (!Number.isInteger(l.port) || l.port < 0 || l.port > 65535) problems.push(`${where}: port must be 0–65535`);
-    if (!isLoopback(l.host)) {
-      problems.push(`${where}: ${l.host} is not a loopback address; this version lets clients in without a password, so it listens on loopback only (127.0.0.1, ::1, localhost)`);
-    }
-    const key = `${l.host}:${l.port}`;
-    if (l.port !== 0 && seen.has(key)) problems.push(`${where}: ${key} is used by two listeners`);
-    seen.add(key);
-    problems.push(...checkTarget(l.target, where));
+  return findProblems(config, flagName).map((p) => {
+    const l = p.listener !== undefined ? config.listeners[p.listener] : undefined;
+    const where = l && config.listeners.length > 1 ? `listener ${(p.listener ?? 0) + 1} (${l.name ?? l.unixSocket ?? `${l.host}:${l.port}`}): ` : '';
+    return `${where}${p.field ? `${flagName(p.field)} ` : ''}${p.message}`;
   });
-  if (config.startupTimeoutMs <= 0) problems.push('--startup-timeout must be positive');
-  if (config.connectTimeoutMs <= 0) problems.push('--connect-timeout must be positive');
-  return problems;
 }

@@ -18,6 +18,9 @@ export class FrameBoundary {
   /** Complete frames seen. */
   frames = 0;
 
+  /** @param onReadyForQuery called with the status byte of every ReadyForQuery (session tracking). */
+  constructor(private readonly onReadyForQuery?: (status: number) => void) {}
+
   /** True between frames: nothing partial has been forwarded. */
   get atBoundary(): boolean {
     return this.remaining === 0 && this.headerFill === 0;
@@ -31,6 +34,7 @@ export class FrameBoundary {
         if (this.wantStatus) {
           this.lastStatus = chunk[i] as number;
           this.wantStatus = false;
+          this.onReadyForQuery?.(this.lastStatus);
         }
         const take = Math.min(this.remaining, n - i);
         this.remaining -= take;

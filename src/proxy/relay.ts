@@ -1,62 +1,65 @@
 /**
  * After login: bytes move both ways as they arrive, with backpressure (a slow reader pauses the other side rather
- * than letting the proxy buffer an unbounded result). Server-to-client frames are observed only at their
- * headers, to know where a message ends. The relay ends once, and reports which side closed it and why.
+ * than letting the proxy buffer an unbounded result). Frames are observed at their headers only — plus the few
+ * client message bodies session tracking reads — and never rebuilt. The relay ends once and reports which side
+ * ended it; when the upstream ends, the client socket is left open and paused for the session to decide what
+ * the client is told (or whether the session is healed onto a new connection).
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { errorResponse } from '../protocol/backend-messages.js';
-import { SqlState } from '../protocol/sqlstate.js';
+import { BackendCode } from '../protocol/codes.js';
 import { FrameBoundary } from './frame-boundary.js';
+import type { SessionTracker } from './session-tracker.js';
 
 export interface RelayEnd {
   readonly closedBy: 'client' | 'upstream' | 'proxy';
   readonly reason: string;
   readonly bytesToClient: number;
   readonly bytesToUpstream: number;
+  /** The client has received only whole messages, so the proxy may still write to it. */
+  readonly atBoundary: boolean;
 }
 
-const UPSTREAM_LOST = errorResponse({
-  severity: 'FATAL',
-  code: SqlState.ConnectionFailure,
-  message: 'the connection to Redshift was lost',
-  detail: 'Any transaction in progress was rolled back by the server.',
-  hint: 'Reconnect; if this repeats, check the cluster\'s status and the network path to it.',
-});
+/** How long an unsolicited ErrorResponse from an idle upstream is held back to see whether the connection ends. */
+const HOLD_MS = 250;
 
 export class Relay {
   readonly done: Promise<RelayEnd>;
-  readonly toClient = new FrameBoundary();
+  readonly toClient: FrameBoundary;
   private bytesToClient = 0;
   private bytesToUpstream = 0;
   private ended = false;
+  private held: Buffer[] | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
   private resolveDone!: (end: RelayEnd) => void;
+  private readonly onClientData: (chunk: Buffer) => void;
+  private readonly onClientEnd = (): void => this.finish('client', 'client disconnected');
+  private readonly onClientError = (err: Error): void => this.finish('client', `client socket error: ${err.message}`);
 
-  /** @param pending bytes that arrived on either side during login, not yet delivered. */
+  /** @param pending bytes that arrived on either side before the relay started, not yet delivered. */
   constructor(private readonly client: Socket, private readonly upstream: TLSSocket,
-    pending: { toUpstream: Buffer; toClient: Buffer }) {
+    pending: { toUpstream: Buffer; toClient: Buffer }, private readonly tracker?: SessionTracker) {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
-    if (pending.toUpstream.length > 0) {
-      this.bytesToUpstream += pending.toUpstream.length;
-      upstream.write(pending.toUpstream);
-    }
-    if (pending.toClient.length > 0) {
-      this.toClient.observe(pending.toClient);
-      this.bytesToClient += pending.toClient.length;
-      client.write(pending.toClient);
-    }
-    this.pipe(upstream, client, (chunk) => {
-      this.toClient.observe(chunk);
-      this.bytesToClient += chunk.length;
-    });
-    this.pipe(client, upstream, (chunk) => {
+    this.toClient = new FrameBoundary(tracker ? (status) => tracker.readyForQuery(status) : undefined);
+    this.onClientData = (chunk: Buffer) => {
+      this.tracker?.fromClient.observe(chunk);
       this.bytesToUpstream += chunk.length;
-    });
-    client.once('end', () => this.finish('client', 'client disconnected'));
-    client.once('close', () => this.finish('client', 'client disconnected'));
-    client.on('error', (err) => this.finish('client', `client socket error: ${err.message}`));
+      if (!this.upstream.write(chunk)) {
+        this.client.pause();
+        this.upstream.once('drain', () => {
+          if (!this.ended) this.client.resume();
+        });
+      }
+    };
+    if (pending.toUpstream.length > 0) this.onClientData(pending.toUpstream);
+    if (pending.toClient.length > 0) this.forwardToClient(pending.toClient);
+    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    client.on('data', this.onClientData);
+    client.once('end', this.onClientEnd);
+    client.once('close', this.onClientEnd);
+    client.on('error', this.onClientError);
     upstream.once('close', () => this.finish('upstream', 'Redshift closed the connection'));
     upstream.on('error', (err) => this.finish('upstream', `upstream socket error: ${err.message}`));
     client.resume();
@@ -71,29 +74,58 @@ export class Relay {
     this.finish('proxy', reason);
   }
 
-  private pipe(from: Socket, to: Socket, observe: (chunk: Buffer) => void): void {
-    from.on('data', (chunk: Buffer) => {
-      observe(chunk);
-      if (!to.write(chunk)) {
-        from.pause();
-        to.once('drain', () => from.resume());
-      }
-    });
+  private onUpstreamData(chunk: Buffer): void {
+    if (this.held) {
+      this.held.push(chunk);
+      return;
+    }
+    // An ErrorResponse nobody asked for (nothing in flight) usually announces the server ending the connection
+    // (administrator command, restart). Hold it briefly: if the connection then ends, the session can be healed
+    // and the client need never see it.
+    if (this.tracker && this.tracker.inFlight === 0 && this.toClient.atBoundary && chunk[0] === BackendCode.ErrorResponse) {
+      this.held = [chunk];
+      this.holdTimer = setTimeout(() => this.releaseHeld(), HOLD_MS);
+      return;
+    }
+    this.forwardToClient(chunk);
+  }
+
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = undefined;
+    if (held) for (const c of held) this.forwardToClient(c);
+  }
+
+  private forwardToClient(chunk: Buffer): void {
+    this.toClient.observe(chunk);
+    this.bytesToClient += chunk.length;
+    if (!this.client.write(chunk)) {
+      this.upstream.pause();
+      this.client.once('drain', () => {
+        if (!this.ended) this.upstream.resume();
+      });
+    }
   }
 
   private finish(closedBy: RelayEnd['closedBy'], reason: string): void {
     if (this.ended) return;
     this.ended = true;
-    if (closedBy === 'upstream' && !this.client.destroyed) {
-      // Say why instead of a bare reset — but only between messages, or the client would misparse.
-      if (this.toClient.atBoundary) this.client.end(UPSTREAM_LOST);
-      else this.client.destroy();
-    }
-    if (closedBy !== 'upstream') {
+    clearTimeout(this.holdTimer);
+    // The held message, if any, dies with the connection it announced.
+    this.held = undefined;
+    this.client.off('data', this.onClientData);
+    this.client.off('end', this.onClientEnd);
+    this.client.off('close', this.onClientEnd);
+    this.client.off('error', this.onClientError);
+    if (closedBy === 'upstream') {
+      this.client.pause();
+      this.upstream.destroy();
+    } else {
       this.upstream.end();
       this.upstream.once('finish', () => this.upstream.destroy());
       setTimeout(() => this.upstream.destroy(), 5_000).unref();
     }
-    this.resolveDone({ closedBy, reason, bytesToClient: this.bytesToClient, bytesToUpstream: this.bytesToUpstream });
+    this.resolveDone({ closedBy, reason, bytesToClient: this.bytesToClient, bytesToUpstream: this.bytesToUpstream,
+      atBoundary: this.toClient.atBoundary });
   }
 }

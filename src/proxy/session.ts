@@ -9,9 +9,14 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../ops/logger.js';
-import { AUTHENTICATION_OK, backendKeyData, negotiateProtocolVersion } from '../protocol/backend-messages.js';
+import { AUTHENTICATION_OK, backendKeyData, errorResponse, negotiateProtocolVersion, readyForQuery } from '../protocol/backend-messages.js';
 import { ClientError } from '../protocol/client-error.js';
-import { SslAnswer } from '../protocol/codes.js';
+import { SslAnswer, TxStatus } from '../protocol/codes.js';
+import { backoffMs } from '../credentials/retry-policy.js';
+import type { BackendKey } from '../upstream/login.js';
+import { FailedTransaction } from './failed-transaction.js';
+import { replaySession } from './replay-session.js';
+import { SessionTracker } from './session-tracker.js';
 import { FrameError, FrameReader } from '../protocol/frame-reader.js';
 import { decodeStartupPacket } from '../protocol/startup-packet.js';
 import type { StartupPacket } from '../protocol/startup-packet.js';
@@ -36,7 +41,10 @@ export interface SessionDeps {
   readonly log: Logger;
 }
 
-export type SessionState = 'awaiting-startup' | 'logging-in' | 'relaying' | 'closed';
+export type SessionState = 'awaiting-startup' | 'logging-in' | 'relaying' | 'failed-transaction' | 'healing' | 'closed';
+
+/** How long a session keeps trying to reach Redshift again after losing its connection. */
+const HEAL_WINDOW_MS = 30_000;
 
 /** At most one SSLRequest and one GSSENCRequest precede a startup packet. */
 const MAX_ENCRYPTION_REQUESTS = 2;
@@ -60,6 +68,13 @@ export class Session {
   private encryptionRequests = 0;
   private relay: Relay | undefined;
   private upstream: UpstreamSession | undefined;
+  private params: Map<string, string> = new Map();
+  private key: BackendKey | undefined;
+  private readonly tracker = new SessionTracker();
+  private failed: FailedTransaction | undefined;
+  private failedReader: FrameReader | undefined;
+  private bytes = { toClient: 0, toUpstream: 0 };
+  heals = 0;
   private summary: { localUser?: string; dbUser?: string; database?: string; applicationName?: string } = {};
   readonly finished: Promise<SessionSummary>;
   private resolveFinished!: (s: SessionSummary) => void;
@@ -79,8 +94,12 @@ export class Session {
 
   /** Ends the session from the proxy's side (shutdown), with a message when one can be delivered. */
   terminate(error: ClientError): void {
-    if (this.relay) {
+    if (this.state === 'relaying' && this.relay) {
       this.relay.close(error.message, error.toErrorResponse());
+      return;
+    }
+    if (this.state === 'healing' || this.state === 'failed-transaction') {
+      this.endWith(error);
       return;
     }
     this.fail(error);
@@ -143,6 +162,7 @@ export class Session {
       if (minor > 0 || unrecognised.length > 0) this.client.write(negotiateProtocolVersion(0, unrecognised));
       for (const k of unrecognised) params.delete(k);
       checkStartup(params);
+      this.params = params;
       this.summary = { localUser: params.get('user'), applicationName: params.get('application_name') };
       this.upstream = await openUpstream(this.deps.target, params, this.abort.signal);
       this.summary.dbUser = this.upstream.dbUser;
@@ -158,21 +178,164 @@ export class Session {
     }
   }
 
-  private startRelay(up: UpstreamSession): void {
+  private startRelay(up: UpstreamSession, toUpstream: Buffer = this.reader.drain()): void {
     clearTimeout(this.startupTimer);
-    const key = this.deps.cancelKeys.register({ upstreamKey: up.backendKey, endpoint: up.endpoint });
-    const hello = Buffer.concat([AUTHENTICATION_OK, ...up.statusFrames, backendKeyData(key.processId, key.secretKey),
-      up.readyForQuery]);
-    this.client.write(hello);
-    this.client.off('data', this.onData);
+    const target = { upstreamKey: up.backendKey, endpoint: up.endpoint };
+    if (!this.key) {
+      this.key = this.deps.cancelKeys.register(target);
+      this.client.write(Buffer.concat([AUTHENTICATION_OK, ...up.statusFrames,
+        backendKeyData(this.key.processId, this.key.secretKey), up.readyForQuery]));
+      this.client.off('data', this.onData);
+      this.deps.log.info({ client: this.clientAddress, user: this.summary.localUser, dbUser: up.dbUser,
+        database: up.database }, 'session started');
+    } else {
+      this.deps.cancelKeys.retarget(this.key.processId, target);
+    }
     this.state = 'relaying';
-    this.relay = new Relay(this.client, up.socket, { toUpstream: this.reader.drain(), toClient: up.leftover });
-    this.deps.log.info({ client: this.clientAddress, user: this.summary.localUser, dbUser: up.dbUser,
-      database: up.database }, 'session started');
-    void this.relay.done.then((end) => {
-      this.deps.cancelKeys.release(key.processId);
-      this.close(end);
+    const relay = new Relay(this.client, up.socket, { toUpstream, toClient: up.leftover }, this.tracker);
+    this.relay = relay;
+    void relay.done.then((end) => {
+      this.bytes.toClient += end.bytesToClient;
+      this.bytes.toUpstream += end.bytesToUpstream;
+      this.afterRelay(end);
     });
+  }
+
+  /** The relay ended: close, heal, or answer for a lost transaction, depending on what the session was doing. */
+  private afterRelay(end: RelayEnd): void {
+    if (end.closedBy !== 'upstream' || this.client.destroyed || this.tracker.terminated || this.state === 'closed') {
+      this.close(end);
+      return;
+    }
+    if (!end.atBoundary) {
+      // Part of a message reached the client: nothing more can be said on this connection.
+      this.client.destroy();
+      this.close(end);
+      return;
+    }
+    const lost = `the connection to Redshift was lost (${end.reason})`;
+    if (this.tracker.unhealable) {
+      this.endWith(new ClientError({ code: SqlState.ConnectionFailure, message: lost,
+        detail: `The proxy cannot restore this session: ${this.tracker.unhealable}.`,
+        hint: 'Reconnect; the new session starts without that state.' }), end);
+      return;
+    }
+    if (this.tracker.idle) {
+      void this.heal(end.reason);
+      return;
+    }
+    // Lost with a statement running or a transaction open: say so, as an ERROR the client can recover from.
+    const inTransaction = this.tracker.status !== TxStatus.Idle;
+    const lostError = errorResponse({ severity: 'ERROR', code: SqlState.ConnectionFailure,
+      message: `${lost}; ${inTransaction ? 'the transaction was rolled back' : 'the statement did not complete'}`,
+      hint: inTransaction ? 'Run ROLLBACK and retry the transaction; the proxy reconnects on its own.'
+        : 'Retry the statement; the proxy reconnects on its own.' });
+    const status = inTransaction ? TxStatus.Failed : TxStatus.Idle;
+    const waiting = this.tracker.inFlight;
+    if (waiting > 0) {
+      const replies: Buffer[] = [lostError];
+      for (let i = 0; i < waiting; i++) replies.push(readyForQuery(status));
+      this.client.write(Buffer.concat(replies));
+    }
+    this.tracker.inFlight = 0;
+    this.tracker.status = status;
+    if (!inTransaction) {
+      void this.heal(end.reason);
+      return;
+    }
+    // Idle in a transaction: the client is told at its next statement, as PostgreSQL would tell it.
+    this.state = 'failed-transaction';
+    this.failed = new FailedTransaction(waiting > 0 ? undefined : lostError);
+    this.failedReader = new FrameReader(1 << 24);
+    this.client.on('data', this.onFailedData);
+    this.client.resume();
+  }
+
+  private readonly onFailedData = (chunk: Buffer): void => {
+    const reader = this.failedReader;
+    const failed = this.failed;
+    if (!reader || !failed) return;
+    reader.push(chunk);
+    try {
+      for (let f = reader.nextTyped(); f; f = reader.nextTyped()) {
+        const answer = failed.answer(f);
+        if (answer.reply.length > 0) this.client.write(answer.reply);
+        if (answer.terminate) {
+          this.client.end();
+          this.close();
+          return;
+        }
+        if (answer.rolledBack) {
+          this.client.off('data', this.onFailedData);
+          this.client.pause();
+          this.tracker.status = TxStatus.Idle;
+          this.failed = undefined;
+          void this.heal('the client rolled back after the connection was lost', reader.drain());
+          return;
+        }
+      }
+    } catch {
+      this.client.destroy();
+      this.close();
+    }
+  };
+
+  /**
+   * Opens a new upstream connection for an idle session, restores its settings and prepared statements, and
+   * resumes relaying — retrying with backoff for a bounded time. The client notices nothing but a short wait.
+   */
+  private async heal(reason: string, pending: Buffer = Buffer.alloc(0)): Promise<void> {
+    this.state = 'healing';
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      if (this.client.destroyed || this.abort.signal.aborted) {
+        this.close();
+        return;
+      }
+      try {
+        const up = await openUpstream(this.deps.target, this.params, this.abort.signal);
+        let rest: Buffer;
+        try {
+          rest = await replaySession(up.socket, this.tracker, this.deps.limits.startupTimeoutMs);
+        } catch (err) {
+          up.socket.destroy();
+          this.endWith(new ClientError({ code: SqlState.ConnectionFailure,
+            message: `the connection to Redshift was lost and the session could not be restored`,
+            detail: err instanceof Error ? err.message : String(err), hint: 'Reconnect.' }));
+          return;
+        }
+        if (this.client.destroyed || this.state !== 'healing') {
+          up.socket.destroy();
+          this.close();
+          return;
+        }
+        this.heals++;
+        this.deps.log.info({ client: this.clientAddress, user: this.summary.localUser, reason, attempts: attempt + 1,
+          ms: Date.now() - started }, 'session healed on a new upstream connection');
+        this.startRelay({ ...up, leftover: Buffer.concat([up.leftover, rest]) }, pending);
+        return;
+      } catch (err) {
+        if (this.client.destroyed || this.abort.signal.aborted) {
+          this.close();
+          return;
+        }
+        if (Date.now() - started > HEAL_WINDOW_MS) {
+          this.endWith(err instanceof ClientError ? err : new ClientError({ code: SqlState.ConnectionFailure,
+            message: 'the connection to Redshift was lost and could not be re-established',
+            detail: err instanceof Error ? err.message : String(err), hint: 'Check the cluster and reconnect.' }));
+          return;
+        }
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, 200, 2_000)));
+      }
+    }
+  }
+
+  /** Writes a FATAL error and ends the session. */
+  private endWith(error: ClientError, end?: RelayEnd): void {
+    this.deps.log.info({ client: this.clientAddress, user: this.summary.localUser, sqlstate: error.code, err: error.message,
+      detail: error.detail }, 'session ended by the proxy');
+    if (!this.client.destroyed) this.client.end(error.toErrorResponse());
+    this.close(end);
   }
 
   private onStartupTimeout(): void {
@@ -197,22 +360,22 @@ export class Session {
   }
 
   private close(end?: RelayEnd): void {
-    if (this.state === 'closed' && !end) {
-      return;
-    }
-    const wasRelaying = this.state === 'relaying';
+    if (this.state === 'closed') return;
+    if (this.state === 'relaying' && !end) return; // the relay reports its own end
     this.state = 'closed';
     clearTimeout(this.startupTimer);
+    this.client.off('data', this.onFailedData);
+    if (this.key) this.deps.cancelKeys.release(this.key.processId);
     if (!this.abort.signal.aborted) this.abort.abort(new Error('client went away'));
-    if (wasRelaying && !end) return; // the relay reports its own end
-    if (end) {
+    const durationMs = Date.now() - this.started;
+    if (this.key) {
       this.deps.log.info({ client: this.clientAddress, user: this.summary.localUser, dbUser: this.summary.dbUser,
-        database: this.summary.database, application: this.summary.applicationName, durationMs: Date.now() - this.started,
-        bytesToClient: end.bytesToClient, bytesToUpstream: end.bytesToUpstream, closedBy: end.closedBy, reason: end.reason },
-      'session ended');
+        database: this.summary.database, application: this.summary.applicationName, durationMs,
+        bytesToClient: this.bytes.toClient, bytesToUpstream: this.bytes.toUpstream, heals: this.heals,
+        closedBy: end?.closedBy ?? 'proxy', reason: end?.reason ?? 'session ended by the proxy' }, 'session ended');
     }
-    this.resolveFinished({ clientAddress: this.clientAddress, ...this.summary, durationMs: Date.now() - this.started,
-      ...(end ? { end } : {}) });
+    this.resolveFinished({ clientAddress: this.clientAddress, ...this.summary, durationMs,
+      ...(end ? { end: { ...end, bytesToClient: this.bytes.toClient, bytesToUpstream: this.bytes.toUpstream } } : {}) });
   }
 
   private get clientAddress(): string {

@@ -5,13 +5,15 @@
  * AWS SDK v3 clients — their signers, serializers, retry strategy and error classes — run unmodified against it.
  */
 
-/** The five operations the emulator answers; anything else is an unknown action. */
+/** The operations the emulator answers; anything else is an unknown action. */
 export const Actions = {
   GetClusterCredentials: 'GetClusterCredentials',
   GetClusterCredentialsWithIAM: 'GetClusterCredentialsWithIAM',
   DescribeClusters: 'DescribeClusters',
   GetCredentials: 'GetCredentials',
   GetWorkgroup: 'GetWorkgroup',
+  /** STS (`sts`, Query protocol, version 2011-06-15): temporary keys of a role, see sts.ts. */
+  AssumeRole: 'AssumeRole',
 } as const;
 export type ActionName = (typeof Actions)[keyof typeof Actions];
 
@@ -33,6 +35,20 @@ export interface Principal {
   readonly allow?: ((action: string, resource: string) => boolean) | undefined;
   /** The session token has expired: every request is answered with ExpiredToken(Exception). */
   readonly expired?: boolean | undefined;
+  /** Temporary keys (from AssumeRole) stop working at this instant, answered as `expired`. */
+  readonly expiresAt?: Date | undefined;
+}
+
+/** An IAM role that STS AssumeRole can hand out sessions of. */
+export interface RoleConfig {
+  /** `arn:aws:iam::<account>:role/<path/>Name`; sessions are `arn:aws:sts::<account>:assumed-role/Name/<session>`. */
+  readonly arn: string;
+  /** The trust policy's `sts:ExternalId` condition: AssumeRole must carry exactly this value. */
+  readonly externalId?: string | undefined;
+  /** The trust policy's principals, as a predicate over the caller's ARN. Absent: any known principal. */
+  readonly trusts?: ((callerArn: string) => boolean) | undefined;
+  /** The role's permission policy, given to every session of it (see `Principal.allow`). */
+  readonly allow?: ((action: string, resource: string) => boolean) | undefined;
 }
 
 export interface NetworkEndpoint {
@@ -132,6 +148,8 @@ export interface EmulatorOptions {
   readonly principals: readonly Principal[];
   readonly clusters?: readonly ClusterConfig[] | undefined;
   readonly workgroups?: readonly WorkgroupConfig[] | undefined;
+  /** Roles STS AssumeRole may hand out; the caller also needs `sts:AssumeRole` on the role in its own `allow`. */
+  readonly roles?: readonly RoleConfig[] | undefined;
   readonly dataPlane: DataPlane;
   /**
    * Overrides the lifetime of every issued credential (the requested DurationSeconds is still validated), so that

@@ -1,0 +1,96 @@
+/**
+ * After the upstream connection was lost inside a transaction, the proxy answers the client itself, as PostgreSQL
+ * answers a session in a failed transaction block: every statement gets SQLSTATE 25P02 and ReadyForQuery 'E' —
+ * until the client rolls back, which is acknowledged with ReadyForQuery 'I'. Then the session can be healed.
+ */
+import { errorResponse, readyForQuery } from '../protocol/backend-messages.js';
+import { cstring, message } from '../protocol/builder.js';
+import { TxStatus } from '../protocol/codes.js';
+import type { Frame } from '../protocol/frame-reader.js';
+
+const ROLLBACK = /^\s*(?:ROLLBACK|ABORT)\b(?!\s+(?:TO|PREPARED)\b)/i;
+const ABORTED = errorResponse({
+  severity: 'ERROR',
+  code: '25P02',
+  message: 'current transaction is aborted, commands ignored until end of transaction block',
+  detail: 'The connection to Redshift was lost during the transaction; it was rolled back.',
+  hint: 'Run ROLLBACK, then retry the transaction: the proxy reconnects on its own.',
+});
+const PARSE_COMPLETE = message(0x31, []);
+const BIND_COMPLETE = message(0x32, []);
+const CLOSE_COMPLETE = message(0x33, []);
+const NO_DATA = message(0x6e, []);
+const ROLLBACK_COMPLETE = message(0x43, [cstring('ROLLBACK')]);
+
+export type FailedAnswer = { readonly reply: Buffer; readonly rolledBack: boolean; readonly terminate: boolean };
+
+export class FailedTransaction {
+  /** Extended-protocol messages since the last Sync. */
+  private batch: number[] = [];
+  private batchRollsBack = false;
+
+  /** @param firstError what the first refused statement is told (the news of the lost connection), if not 25P02. */
+  constructor(private firstError?: Buffer) {}
+
+  private refusal(): Buffer {
+    const e = this.firstError ?? ABORTED;
+    this.firstError = undefined;
+    return Buffer.concat([e, readyForQuery(TxStatus.Failed)]);
+  }
+
+  /** Answers one client frame; `rolledBack` once the client's ROLLBACK was acknowledged. */
+  answer(frame: Frame): FailedAnswer {
+    const t = frame.type;
+    switch (t) {
+      case 0x51: { // 'Q'
+        const sql = frame.body.toString('utf8', 0, Math.max(0, frame.body.length - 1));
+        if (ROLLBACK.test(sql)) return { reply: Buffer.concat([ROLLBACK_COMPLETE, readyForQuery(TxStatus.Idle)]), rolledBack: true, terminate: false };
+        return { reply: this.refusal(), rolledBack: false, terminate: false };
+      }
+      case 0x50: // 'P'
+        if (ROLLBACK.test(cstringAfterName(frame.body))) this.batchRollsBack = true;
+        this.batch.push(t);
+        return nothing();
+      case 0x42: case 0x44: case 0x45: case 0x43: // Bind, Describe, Execute, Close
+        this.batch.push(t);
+        return nothing();
+      case 0x53: // 'S' Sync: answer the whole batch
+        return this.sync();
+      case 0x58: // 'X'
+        return { reply: Buffer.alloc(0), rolledBack: false, terminate: true };
+      default: // Flush, CopyData… nothing to say until Sync
+        return nothing();
+    }
+  }
+
+  private sync(): FailedAnswer {
+    const batch = this.batch;
+    const rollsBack = this.batchRollsBack;
+    this.batch = [];
+    this.batchRollsBack = false;
+    if (!rollsBack) return { reply: this.refusal(), rolledBack: false, terminate: false };
+    const parts = batch.map((t) => {
+      switch (t) {
+        case 0x50: return PARSE_COMPLETE;
+        case 0x42: return BIND_COMPLETE;
+        case 0x44: return NO_DATA;
+        case 0x45: return ROLLBACK_COMPLETE;
+        default: return CLOSE_COMPLETE;
+      }
+    });
+    return { reply: Buffer.concat([...parts, readyForQuery(TxStatus.Idle)]), rolledBack: true, terminate: false };
+  }
+}
+
+function nothing(): FailedAnswer {
+  return { reply: Buffer.alloc(0), rolledBack: false, terminate: false };
+}
+
+/** Parse body: statement name, then the query text. */
+function cstringAfterName(body: Buffer): string {
+  const nameEnd = body.indexOf(0);
+  const end = body.indexOf(0, nameEnd + 1);
+  return body.toString('utf8', nameEnd + 1, end < 0 ? body.length : end);
+}
+
+
