@@ -32,6 +32,7 @@ export function buildParser(argv: string[]) {
     .option('aws-endpoint-url', { type: 'string', describe: 'Override the AWS API endpoint (like the AWS CLI\'s --endpoint-url)' })
     .option('ca-file', { type: 'string', describe: 'PEM file of extra CA certificates to trust for Redshift' })
     .option('allowed-users', { type: 'string', describe: 'Comma-separated client user names allowed to connect' })
+    .option('idle-release', { type: 'number', describe: 'Seconds after which an idle session gives its Redshift connection back (reopened on its next query); off by default' })
     .option('startup-timeout', { type: 'number', default: 10, describe: 'Seconds a client has to complete startup and login' })
     .option('connect-timeout', { type: 'number', default: 10, describe: 'Seconds allowed to reach Redshift' })
     .option('shutdown-grace', { type: 'number', default: 30, describe: 'Seconds sessions may finish after SIGTERM/SIGINT' })

@@ -1,14 +1,20 @@
 /**
  * Fills the Config from parsed command-line flags (yargs has already merged REDSHIFT_AUTH_PROXY_* environment
- * variables). Pure: no I/O, so command tests can run the real parser and check the result.
+ * variables, flags winning), on top of a config file's Config when one was given: flags > env > file > defaults.
+ * Pure: no I/O, so command tests can run the real parser and check the result.
  */
 import { DEFAULTS } from './config.js';
-import type { Config, TargetConfig } from './config.js';
+import type { Config, HttpListenConfig, ListenerConfig, TargetConfig } from './config.js';
 import { parseHostPort } from './redshift-endpoint.js';
 
-/** The flags, as yargs hands them over (kebab-case names have camelCase twins; we read the camelCase ones). */
+/**
+ * The flags, as yargs hands them over (kebab-case names have camelCase twins; we read the camelCase ones).
+ * A flag is undefined when neither the command line nor the environment set it: no yargs defaults, so that a
+ * config file's value is not overwritten by a default.
+ */
 export interface Flags {
   listen?: string;
+  unixSocket?: string;
   upstream?: string;
   clusterId?: string;
   workgroup?: string;
@@ -26,42 +32,91 @@ export interface Flags {
   caFile?: string;
   allowedUsers?: string;
   startupTimeout?: number;
+  idleRelease?: number;
   connectTimeout?: number;
+  shutdownGrace?: number;
+  maxConnections?: number;
+  httpListen?: string;
   logLevel?: string;
+  logFormat?: string;
 }
+
+/** Flags that say where one listener is or what it reaches: meaningless for a file with several listeners. */
+export const PER_LISTENER_FLAGS = ['listen', 'unixSocket', 'upstream', 'clusterId', 'workgroup'] as const;
 
 function list(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-export function configFromFlags(flags: Flags): Config {
-  const listen = parseHostPort(flags.listen ?? DEFAULTS.listen);
+/** HOST:PORT, or just PORT (then on loopback). */
+export function parseHttpListen(value: string): HttpListenConfig {
+  if (/^\d+$/.test(value)) return { host: DEFAULTS.httpHost, port: Number(value) };
+  return parseHostPort(value, Number.NaN);
+}
+
+/** Only the target settings the flags (or env) actually set. */
+function targetOverrides(flags: Flags): Partial<TargetConfig> {
   const upstream = flags.upstream ? parseHostPort(flags.upstream) : undefined;
   const allowed = list(flags.allowedUsers);
-  const target: TargetConfig = {
+  const o: Partial<TargetConfig> = {
     upstreamHost: upstream?.host,
-    upstreamPort: upstream?.port ?? 5439,
+    upstreamPort: upstream?.port,
     clusterId: flags.clusterId,
     workgroup: flags.workgroup,
     region: flags.region,
     dbUser: flags.dbUser,
     dbName: flags.dbName,
-    dbGroups: list(flags.dbGroups),
-    autoCreate: flags.autoCreate ?? false,
+    dbGroups: flags.dbGroups !== undefined ? list(flags.dbGroups) : undefined,
+    autoCreate: flags.autoCreate,
     durationSeconds: flags.duration,
-    withIam: flags.withIam ?? false,
+    withIam: flags.withIam,
     profile: flags.profile,
     assumeRoleArn: flags.assumeRole,
     externalId: flags.externalId,
     awsEndpointUrl: flags.awsEndpointUrl,
     caFile: flags.caFile,
-    allowedUsers: allowed.length > 0 ? allowed : undefined,
+    allowedUsers: flags.allowedUsers !== undefined ? allowed : undefined,
   };
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<TargetConfig>;
+}
+
+function listenerFromFlags(flags: Flags, base: ListenerConfig | undefined): ListenerConfig {
+  const target: TargetConfig = {
+    upstreamPort: 5439, dbGroups: [], autoCreate: false, withIam: false,
+    ...base?.target,
+    ...targetOverrides(flags),
+  };
+  if (target.allowedUsers?.length === 0) target.allowedUsers = undefined;
+  const l: ListenerConfig = base ? { ...base, target } : { ...parseHostPort(DEFAULTS.listen), target };
+  if (flags.listen !== undefined) {
+    Object.assign(l, parseHostPort(flags.listen));
+    l.unixSocket = undefined;
+  }
+  if (flags.unixSocket !== undefined) l.unixSocket = flags.unixSocket;
+  return l;
+}
+
+/**
+ * The Config: `base` (from a config file) with every flag that was set laid over it. Target flags apply to
+ * every listener of the file (a shared --profile, --region…); PER_LISTENER_FLAGS need a file with one listener
+ * (checked by the CLI before calling this).
+ */
+export function configFromFlags(flags: Flags, base?: Config): Config {
+  const listeners = base && base.listeners.length > 0
+    ? base.listeners.map((l) => listenerFromFlags(flags, l))
+    : [listenerFromFlags(flags, undefined)];
+  const seconds = (value: number | undefined, fallbackMs: number | undefined): number | undefined =>
+    value !== undefined ? value * 1000 : fallbackMs;
   return {
-    listeners: [{ host: listen.host, port: listen.port, target }],
-    startupTimeoutMs: (flags.startupTimeout ?? DEFAULTS.startupTimeoutMs / 1000) * 1000,
-    connectTimeoutMs: (flags.connectTimeout ?? DEFAULTS.connectTimeoutMs / 1000) * 1000,
-    maxStartupPacket: DEFAULTS.maxStartupPacket,
-    logLevel: (flags.logLevel ?? DEFAULTS.logLevel) as Config['logLevel'],
+    listeners,
+    startupTimeoutMs: seconds(flags.startupTimeout, base?.startupTimeoutMs) ?? DEFAULTS.startupTimeoutMs,
+    connectTimeoutMs: seconds(flags.connectTimeout, base?.connectTimeoutMs) ?? DEFAULTS.connectTimeoutMs,
+    maxStartupPacket: base?.maxStartupPacket ?? DEFAULTS.maxStartupPacket,
+    logLevel: (flags.logLevel ?? base?.logLevel ?? DEFAULTS.logLevel) as Config['logLevel'],
+    logFormat: (flags.logFormat ?? base?.logFormat ?? DEFAULTS.logFormat) as Config['logFormat'],
+    shutdownGraceMs: seconds(flags.shutdownGrace, base?.shutdownGraceMs) ?? DEFAULTS.shutdownGraceMs,
+    maxConnections: flags.maxConnections ?? base?.maxConnections,
+    idleReleaseMs: seconds(flags.idleRelease, base?.idleReleaseMs),
+    httpListen: flags.httpListen !== undefined ? parseHttpListen(flags.httpListen) : base?.httpListen,
   };
 }

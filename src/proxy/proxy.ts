@@ -29,7 +29,8 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
   const listeners = config.listeners.map((l) => new Listener(l.host, l.port, {
     target: new Target(l.target, cache, config.connectTimeoutMs),
     cancelKeys,
-    limits: { startupTimeoutMs: config.startupTimeoutMs, maxStartupPacket: config.maxStartupPacket },
+    limits: { startupTimeoutMs: config.startupTimeoutMs, maxStartupPacket: config.maxStartupPacket,
+      idleReleaseMs: config.idleReleaseMs },
     log,
   }, log));
   const addresses: AddressInfo[] = [];

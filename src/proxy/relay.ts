@@ -8,11 +8,12 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { BackendCode } from '../protocol/codes.js';
+import { TERMINATE } from '../protocol/frontend-messages.js';
 import { FrameBoundary } from './frame-boundary.js';
 import type { SessionTracker } from './session-tracker.js';
 
 export interface RelayEnd {
-  readonly closedBy: 'client' | 'upstream' | 'proxy';
+  readonly closedBy: 'client' | 'upstream' | 'proxy' | 'released';
   readonly reason: string;
   readonly bytesToClient: number;
   readonly bytesToUpstream: number;
@@ -66,6 +67,21 @@ export class Relay {
     upstream.resume();
   }
 
+  /** Increases with every chunk relayed either way: lets an idle check see whether anything happened. */
+  get activity(): number {
+    return this.bytesToClient + this.bytesToUpstream;
+  }
+
+  /**
+   * Gives the upstream connection back (Terminate) while keeping the client; false when not at a quiet point.
+   */
+  release(): boolean {
+    if (this.ended || !this.toClient.atBoundary || this.held) return false;
+    this.upstream.end(TERMINATE);
+    this.finish('released', 'idle release');
+    return true;
+  }
+
   /** Ends the session from the proxy's side, telling the client why when a message boundary allows it. */
   close(reason: string, message?: Buffer): void {
     if (this.ended) return;
@@ -117,9 +133,10 @@ export class Relay {
     this.client.off('end', this.onClientEnd);
     this.client.off('close', this.onClientEnd);
     this.client.off('error', this.onClientError);
-    if (closedBy === 'upstream') {
+    if (closedBy === 'upstream' || closedBy === 'released') {
       this.client.pause();
-      this.upstream.destroy();
+      if (closedBy === 'upstream') this.upstream.destroy();
+      else setTimeout(() => this.upstream.destroy(), 5_000).unref();
     } else {
       this.upstream.end();
       this.upstream.once('finish', () => this.upstream.destroy());

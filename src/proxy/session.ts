@@ -32,6 +32,8 @@ import type { Target } from './target.js';
 export interface SessionLimits {
   readonly startupTimeoutMs: number;
   readonly maxStartupPacket: number;
+  /** Idle sessions release their upstream connection after this long (off when absent). */
+  readonly idleReleaseMs?: number | undefined;
 }
 
 export interface SessionDeps {
@@ -41,7 +43,7 @@ export interface SessionDeps {
   readonly log: Logger;
 }
 
-export type SessionState = 'awaiting-startup' | 'logging-in' | 'relaying' | 'failed-transaction' | 'healing' | 'closed';
+export type SessionState = 'awaiting-startup' | 'logging-in' | 'relaying' | 'released' | 'failed-transaction' | 'healing' | 'closed';
 
 /** How long a session keeps trying to reach Redshift again after losing its connection. */
 const HEAL_WINDOW_MS = 30_000;
@@ -75,6 +77,8 @@ export class Session {
   private failedReader: FrameReader | undefined;
   private bytes = { toClient: 0, toUpstream: 0 };
   heals = 0;
+  releases = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
   private summary: { localUser?: string; dbUser?: string; database?: string; applicationName?: string } = {};
   readonly finished: Promise<SessionSummary>;
   private resolveFinished!: (s: SessionSummary) => void;
@@ -194,6 +198,7 @@ export class Session {
     this.state = 'relaying';
     const relay = new Relay(this.client, up.socket, { toUpstream, toClient: up.leftover }, this.tracker);
     this.relay = relay;
+    this.armIdleRelease();
     void relay.done.then((end) => {
       this.bytes.toClient += end.bytesToClient;
       this.bytes.toUpstream += end.bytesToUpstream;
@@ -201,8 +206,43 @@ export class Session {
     });
   }
 
+  /**
+   * With --idle-release, a session idle that long gives its upstream connection back (Redshift has ~500 slots per
+   * cluster) and reopens it, with its state replayed, when the client next sends anything.
+   */
+  private armIdleRelease(): void {
+    const ms = this.deps.limits.idleReleaseMs;
+    if (!ms) return;
+    clearTimeout(this.idleTimer);
+    let lastSeen = -1;
+    const check = (): void => {
+      if (this.state !== 'relaying' || !this.relay) return;
+      const activity = this.relay.activity;
+      if (activity === lastSeen && this.tracker.idle && !this.tracker.unhealable && this.relay.release()) return;
+      lastSeen = activity;
+      this.idleTimer = setTimeout(check, ms / 2);
+      this.idleTimer.unref();
+    };
+    this.idleTimer = setTimeout(check, ms / 2);
+    this.idleTimer.unref();
+  }
+
+  private readonly onReleasedData = (chunk: Buffer): void => {
+    this.client.off('data', this.onReleasedData);
+    this.client.pause();
+    void this.heal('reopening after an idle release', chunk);
+  };
+
   /** The relay ended: close, heal, or answer for a lost transaction, depending on what the session was doing. */
   private afterRelay(end: RelayEnd): void {
+    if (end.closedBy === 'released' && !this.client.destroyed && this.state === 'relaying') {
+      this.releases++;
+      this.state = 'released';
+      this.deps.log.debug({ client: this.clientAddress, user: this.summary.localUser }, 'idle session released its upstream connection');
+      this.client.on('data', this.onReleasedData);
+      this.client.resume();
+      return;
+    }
     if (end.closedBy !== 'upstream' || this.client.destroyed || this.tracker.terminated || this.state === 'closed') {
       this.close(end);
       return;
@@ -309,9 +349,10 @@ export class Session {
           this.close();
           return;
         }
-        this.heals++;
-        this.deps.log.info({ client: this.clientAddress, user: this.summary.localUser, reason, attempts: attempt + 1,
-          ms: Date.now() - started }, 'session healed on a new upstream connection');
+        const reopening = reason.startsWith('reopening');
+        if (!reopening) this.heals++;
+        this.deps.log[reopening ? 'debug' : 'info']({ client: this.clientAddress, user: this.summary.localUser, reason, attempts: attempt + 1,
+          ms: Date.now() - started }, reopening ? 'released session reopened' : 'session healed on a new upstream connection');
         this.startRelay({ ...up, leftover: Buffer.concat([up.leftover, rest]) }, pending);
         return;
       } catch (err) {
@@ -365,6 +406,8 @@ export class Session {
     this.state = 'closed';
     clearTimeout(this.startupTimer);
     this.client.off('data', this.onFailedData);
+    this.client.off('data', this.onReleasedData);
+    clearTimeout(this.idleTimer);
     if (this.key) this.deps.cancelKeys.release(this.key.processId);
     if (!this.abort.signal.aborted) this.abort.abort(new Error('client went away'));
     const durationMs = Date.now() - this.started;

@@ -140,3 +140,30 @@ describe('healing idle sessions', () => {
     await c.end().catch(() => undefined);
   });
 });
+
+describe('--idle-release', () => {
+  it('50 idle clients give their upstream connections back and each next query works', async () => {
+    const p = await stack.startProxy({}, { idleReleaseMs: 1_000 });
+    const port = p.addresses[0]?.port as number;
+    const clients = await Promise.all(Array.from({ length: 50 }, async (_, i) => {
+      const c = pgClient(port, 'idler');
+      c.on('error', () => undefined);
+      await c.connect();
+      await c.query(`set application_name = 'idler-${i}'`);
+      return c;
+    }));
+    const backends = async (): Promise<number> => Number((await stack.bed.superuserQuery(
+      "select count(*) as n from pg_stat_activity where usename = 'IAMA:idler'"))[0]?.n);
+    const deadline = Date.now() + 10_000;
+    while ((await backends()) > 0) {
+      if (Date.now() > deadline) throw new Error(`still ${await backends()} upstream backends`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const apps = await Promise.all(clients.map(async (c) =>
+      (await c.query("select current_setting('application_name') as app")).rows[0].app as string));
+    expect(apps).toEqual(clients.map((_, i) => `idler-${i}`));
+    // Reopened on demand (and released again a second later).
+    expect(await backends()).toBeGreaterThan(0);
+    await Promise.all(clients.map((c) => c.end()));
+  });
+});
