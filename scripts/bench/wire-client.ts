@@ -34,8 +34,18 @@ const AUTH_OK = 0;
 const AUTH_CLEARTEXT = 3;
 const AUTH_MD5 = 5;
 
-export async function openSession(t: WireTarget, timeoutMs = 15_000): Promise<WireSession> {
+export interface OpenOptions {
+  readonly timeoutMs?: number;
+  /**
+   * A simple query to run once logged in (not timed). pgbouncer assigns a server connection only at a client's
+   * first query; the memory test runs one so every path holds the same thing: a session with a live upstream.
+   */
+  readonly query?: string;
+}
+
+export async function openSession(t: WireTarget, { timeoutMs = 15_000, query }: OpenOptions = {}): Promise<WireSession> {
   const started = performance.now();
+  let ms = 0;
   let socket: net.Socket = net.connect({ host: t.host, port: t.port, noDelay: true });
   const timer = setTimeout(() => socket.destroy(new Error(`login to ${t.host}:${t.port} took over ${timeoutMs} ms`)), timeoutMs);
   try {
@@ -45,14 +55,18 @@ export async function openSession(t: WireTarget, timeoutMs = 15_000): Promise<Wi
     });
     if (t.tls) socket = await startTls(socket, t.tls);
     socket.write(startupMessage(t.user, t.database));
-    await login(socket, t);
+    await untilReady(socket, t);
+    ms = performance.now() - started;
+    if (query !== undefined) {
+      socket.write(queryMessage(query));
+      await untilReady(socket, t);
+    }
   } catch (err) {
     socket.destroy();
     throw err;
   } finally {
     clearTimeout(timer);
   }
-  const ms = performance.now() - started;
   // Idle from here on: whatever else arrives (a NOTICE, a shutdown message) is read and dropped.
   socket.on('data', () => undefined);
   socket.on('error', () => undefined);
@@ -75,9 +89,9 @@ async function startTls(socket: net.Socket, opts: { ca: string; servername: stri
 }
 
 /** Reads frames until ReadyForQuery, answering a password request; rejects on ErrorResponse or close. */
-function login(socket: net.Socket, t: WireTarget): Promise<void> {
+function untilReady(socket: net.Socket, t: WireTarget): Promise<void> {
   return new Promise((resolve, reject) => {
-    let buffered = Buffer.alloc(0);
+    let buffered: Buffer = Buffer.alloc(0);
     const done = (err?: Error): void => {
       socket.off('data', onData);
       socket.off('error', done);
@@ -95,7 +109,7 @@ function login(socket: net.Socket, t: WireTarget): Promise<void> {
         const type = buffered[0];
         const body = buffered.subarray(5, 1 + length);
         buffered = buffered.subarray(1 + length);
-        if (type === 0x45 /* 'E' */) return done(new Error(`login refused: ${errorMessage(body)}`));
+        if (type === 0x45 /* 'E' */) return done(new Error(`the server refused: ${errorMessage(body)}`));
         if (type === 0x5a /* 'Z' */) return done();
         if (type === 0x52 /* 'R' */) {
           const code = body.readInt32BE(0);
@@ -124,9 +138,18 @@ function startupMessage(user: string, database: string): Buffer {
 
 /** PasswordMessage: 'p', int32 length, the password as a C string. */
 function passwordMessage(password: string): Buffer {
-  const text = Buffer.from(`${password}\0`, 'utf8');
+  return stringMessage(0x70, password);
+}
+
+/** Query: 'Q', int32 length, the SQL as a C string. */
+function queryMessage(sql: string): Buffer {
+  return stringMessage(0x51, sql);
+}
+
+function stringMessage(type: number, value: string): Buffer {
+  const text = Buffer.from(`${value}\0`, 'utf8');
   const head = Buffer.alloc(5);
-  head[0] = 0x70;
+  head[0] = type;
   head.writeInt32BE(4 + text.length, 1);
   return Buffer.concat([head, text]);
 }

@@ -1,20 +1,39 @@
 /**
- * `start`: run the proxy until SIGINT/SIGTERM. The first signal stops accepting and lets sessions finish for the
- * grace period; a second signal exits at once. Exit status 130 (SIGINT) or 143 (SIGTERM).
+ * `start`: run the proxy (and the operations endpoint, when --http-listen is set) until SIGINT/SIGTERM. The
+ * first signal stops accepting at once and lets sessions finish for the grace period, after which the rest are
+ * closed with 57P01; a second signal exits at once. Exit status 130 (SIGINT) or 143 (SIGTERM); 1 when the proxy
+ * could not start.
  */
-import type { Config } from '../config/config.js';
+import path from 'node:path';
+import type { Config, TargetConfig } from '../config/config.js';
+import { DEFAULTS } from '../config/config.js';
+import { startOpsServer } from '../ops/http-server.js';
+import type { OpsServer } from '../ops/http-server.js';
 import { createLogger } from '../ops/logger.js';
+import { Readiness } from '../ops/readiness.js';
 import { startProxy } from '../proxy/proxy.js';
-
-export interface StartOptions {
-  readonly shutdownGraceMs: number;
-}
+import type { RunningProxy } from '../proxy/proxy.js';
+import type { Listener } from '../proxy/listener.js';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
-export async function runStart(config: Config, options: StartOptions): Promise<number> {
-  const log = createLogger(config.logLevel);
-  let proxy;
+/** How a client reaches this listener, as a psql connection string (no password: the proxy supplies it). */
+export function connectHint(listener: Listener, target: TargetConfig): string {
+  const a = listener.address;
+  const user = target.dbUser && !target.users ? target.dbUser : '<name>';
+  const db = target.dbName ?? 'dev';
+  if (a.family === 'unix') {
+    const m = /^\.s\.PGSQL\.(\d+)$/.exec(path.basename(a.address));
+    return m ? `psql "host=${path.dirname(a.address)} port=${m[1]} dbname=${db} user=${user}"`
+      : `a client that takes a socket path: ${a.address} (libpq expects the name .s.PGSQL.<port>)`;
+  }
+  return `psql "host=${a.address} port=${a.port} dbname=${db} user=${user}"`;
+}
+
+export async function runStart(config: Config): Promise<number> {
+  const log = createLogger(config.logLevel, undefined, config.logFormat);
+  let proxy: RunningProxy;
+  let ops: OpsServer | undefined;
   try {
     proxy = await startProxy(config, log);
   } catch (err) {
@@ -22,25 +41,49 @@ export async function runStart(config: Config, options: StartOptions): Promise<n
     log.flush();
     return 1;
   }
-  for (const l of config.listeners) {
-    const t = l.target;
-    log.info({ upstream: `${t.upstreamHost}:${t.upstreamPort}`, cluster: t.clusterId, dbUser: t.dbUser ?? '(client user name)' },
-      'ready: connect with psql "host=127.0.0.1 port=5439 dbname=dev user=<name>" — no password');
+  if (config.httpListen) {
+    try {
+      ops = await startOpsServer(config.httpListen, proxy.metrics, new Readiness(proxy), log);
+    } catch (err) {
+      log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'could not start the operations endpoint');
+      await proxy.close();
+      log.flush();
+      return 1;
+    }
   }
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+  proxy.listeners.forEach((l, i) => {
+    const t = config.listeners[i]?.target;
+    if (!t) return;
+    log.info({ listener: l.label, upstream: t.upstreamHost ? `${t.upstreamHost}:${t.upstreamPort}` : '(discovered)',
+      cluster: t.clusterId, workgroup: t.workgroup, dbUser: t.dbUser ?? (t.withIam || t.workgroup ? '(IAM identity)' : '(client user name)') },
+    `ready: connect with ${connectHint(l, t)} — no password`);
   });
-  log.info({ signal, graceMs: options.shutdownGraceMs }, 'shutting down: no new connections');
-  const exitCode = SIGNAL_EXIT[signal] ?? 1;
-  const again = (): void => {
-    log.warn('second signal: exiting now');
+  // One handler for the whole run: with process.once there would be an instant between the first signal and the
+  // second handler in which a signal gets the default action (killed without a word).
+  let first: ((signal: string) => void) | undefined;
+  let exitCode = 1;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (first) {
+      first(signal);
+      first = undefined;
+      return;
+    }
+    log.warn({ signal }, 'second signal: exiting now');
     log.flush();
     process.exit(exitCode);
   };
-  process.once('SIGINT', again);
-  process.once('SIGTERM', again);
-  await proxy.close(options.shutdownGraceMs);
+  const signal = await new Promise<string>((resolve) => {
+    first = resolve;
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  const graceMs = config.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs;
+  exitCode = SIGNAL_EXIT[signal] ?? 1;
+  log.info({ signal, graceMs }, 'shutting down: no new connections; open sessions may finish (a second signal exits now)');
+  await proxy.close(graceMs);
+  await ops?.close();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   log.info('stopped');
   log.flush();
   return exitCode;

@@ -53,6 +53,23 @@ export interface UserMapping {
   dbGroups?: string[] | undefined;
 }
 
+/** How clients prove who they are to a listener. */
+export interface ClientAuthConfig {
+  /** Password clients must give, checked with SCRAM-SHA-256 (the proxy keeps only a salted verifier). */
+  password?: string | undefined;
+  /** PEM CA whose client certificates are accepted (needs clientTls). */
+  caFile?: string | undefined;
+}
+
+export interface ClientTlsConfig {
+  /** PEM certificate (chain) the listener presents. */
+  certFile: string;
+  /** PEM private key for certFile. */
+  keyFile: string;
+  /** Refuse clients that do not ask for TLS. */
+  require: boolean;
+}
+
 export interface ListenerConfig {
   /** A short name for logs and metrics labels; defaults to the address. */
   name?: string | undefined;
@@ -67,6 +84,10 @@ export interface ListenerConfig {
   unixSocket?: string | undefined;
   /** Most sessions this listener runs at once; more are refused with SQLSTATE 53300. Unlimited when absent. */
   maxConnections?: number | undefined;
+  /** Who may connect: required on any listener that is not loopback or a Unix socket. */
+  clientAuth?: ClientAuthConfig | undefined;
+  /** TLS towards clients (SSLRequest answered 'S'); without it SSLRequest gets 'N'. */
+  clientTls?: ClientTlsConfig | undefined;
   target: TargetConfig;
 }
 

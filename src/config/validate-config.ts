@@ -11,7 +11,7 @@ import { parseRedshiftHost } from './redshift-endpoint.js';
 export type ConfigField =
   | `target.${keyof TargetConfig}`
   | 'listen' | 'unixSocket' | 'listener.maxConnections'
-  | 'startupTimeoutMs' | 'connectTimeoutMs' | 'shutdownGraceMs' | 'maxConnections' | 'httpListen';
+  | 'startupTimeoutMs' | 'connectTimeoutMs' | 'shutdownGraceMs' | 'idleReleaseMs' | 'maxConnections' | 'httpListen';
 
 export interface ConfigProblem {
   /** Index in config.listeners, when the problem is about one listener. */
@@ -34,7 +34,7 @@ const FLAG_NAMES: Record<ConfigField, string> = {
   'target.awsEndpointUrl': '--aws-endpoint-url', 'target.caFile': '--ca-file', 'target.allowedUsers': '--allowed-users',
   'target.users': 'users (config file)', listen: '--listen', unixSocket: '--unix-socket',
   'listener.maxConnections': '--max-connections', startupTimeoutMs: '--startup-timeout',
-  connectTimeoutMs: '--connect-timeout', shutdownGraceMs: '--shutdown-grace', maxConnections: '--max-connections',
+  connectTimeoutMs: '--connect-timeout', shutdownGraceMs: '--shutdown-grace', idleReleaseMs: '--idle-release', maxConnections: '--max-connections',
   httpListen: '--http-listen',
 };
 
@@ -112,12 +112,13 @@ export function findProblems(config: Config, n: FieldNamer = flagName): ConfigPr
   if (config.listeners.length === 0) problems.push({ message: 'no listener configured' });
   const seen = new Set<string>();
   config.listeners.forEach((l, i) => {
-    const mine = [...checkListener(l, n), ...checkTarget(l.target, n)];
+    const mine: ConfigProblem[] = [];
     const key = l.unixSocket ?? `${l.host}:${l.port}`;
     if ((l.unixSocket !== undefined || l.port !== 0) && seen.has(key)) {
       mine.push({ field: l.unixSocket !== undefined ? 'unixSocket' : 'listen', message: `${key} is used by two listeners` });
     }
     seen.add(key);
+    mine.push(...checkListener(l, n), ...checkTarget(l.target, n));
     problems.push(...mine.map((p) => ({ ...p, listener: i })));
   });
   const positive = (field: ConfigField, value: number | undefined): void => {
@@ -125,6 +126,7 @@ export function findProblems(config: Config, n: FieldNamer = flagName): ConfigPr
   };
   positive('startupTimeoutMs', config.startupTimeoutMs);
   positive('connectTimeoutMs', config.connectTimeoutMs);
+  positive('idleReleaseMs', config.idleReleaseMs);
   if (config.shutdownGraceMs !== undefined && !(config.shutdownGraceMs >= 0)) {
     problems.push({ field: 'shutdownGraceMs', message: 'must be zero or more seconds' });
   }

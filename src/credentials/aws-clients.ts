@@ -3,6 +3,9 @@
  * provider chain (env, shared files, SSO, web identity, container and instance roles), an optional profile,
  * an optional endpoint override (as the AWS CLI's --endpoint-url), and no SDK-level retries — the credential
  * cache owns retries so that every API call is counted and bounded.
+ *
+ * With --assume-role, the base identity only signs STS AssumeRole; every Redshift call is made as the role's
+ * session (`arn:aws:sts::<account>:assumed-role/<role>/<session name>`), which the SDK renews before it expires.
  */
 import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 
@@ -37,9 +40,12 @@ export function sdkClientConfig(settings: AwsSettings): SdkClientConfig {
           RoleSessionName: settings.roleSessionName ?? 'redshift-auth-proxy',
           ...(settings.externalId ? { ExternalId: settings.externalId } : {}),
         },
+        // STS goes through the same endpoint override as the Redshift calls (an emulator, a VPC endpoint, a
+        // FIPS endpoint), and without SDK retries: a failed AssumeRole fails the fetch, which the cache retries.
         clientConfig: {
           ...(settings.region ? { region: settings.region } : {}),
           ...(settings.endpointUrl ? { endpoint: settings.endpointUrl } : {}),
+          maxAttempts: 1,
         },
       })
     : base;
@@ -50,4 +56,12 @@ export function sdkClientConfig(settings: AwsSettings): SdkClientConfig {
     credentials,
     maxAttempts: 1,
   };
+}
+
+/**
+ * The parts of a cache key that say whose credential it is and where it is valid: two listeners that differ only
+ * in profile, role, region or API endpoint must never share one.
+ */
+export function identityKeyParts(settings: AwsSettings): string[] {
+  return [settings.profile ?? '', settings.assumeRoleArn ?? '', settings.region ?? '', settings.endpointUrl ?? ''];
 }

@@ -1,10 +1,16 @@
 /**
  * Turns a failure to obtain a temporary credential into the sentence a BI user reads in the tool's error dialog,
- * with a hint that says what to do. AWS error texts carry ARNs, never secrets, so they may be quoted.
+ * with a hint that says what to do. The names and texts matched here are the ones the real AWS SDK v3 produces
+ * (checked against the control-plane emulator and the SDK's own providers in test/e2e/credentials-errors.test.ts).
+ * AWS and SDK error texts carry ARNs and profile names, never secrets; as a second line of defence any value of a
+ * secret variable in the proxy's environment is cut out of what the client is sent.
  */
 import { ClientError } from '../protocol/client-error.js';
+import type { ClientErrorFields } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
+import { accessDeniedFields } from './access-denied.js';
 import { RateLimitedError } from './credential-cache.js';
+import { effectiveProfile, sharedFiles, triedSources } from './provider-chain-report.js';
 import { isThrottling } from './retry-policy.js';
 
 export interface HintContext {
@@ -12,13 +18,16 @@ export interface HintContext {
   readonly action: string;
   /** IAM action names needed, e.g. ["redshift:GetClusterCredentials"]. */
   readonly iamActions: readonly string[];
-  /** Resource ARNs the call needs permission on. */
+  /** Resource ARNs the call needs permission on (`<region>`/`<account-id>` where not known in advance). */
   readonly resources: readonly string[];
   readonly profile?: string | undefined;
   readonly region?: string | undefined;
   /** "cluster my-cluster" / "workgroup analytics". */
   readonly targetName: string;
   readonly endpointUrl?: string | undefined;
+  /** The DbUser requested (GetClusterCredentials only), for the policy's redshift:DbUser condition. */
+  readonly dbUser?: string | undefined;
+  readonly assumeRoleArn?: string | undefined;
 }
 
 interface ErrorShape {
@@ -27,90 +36,119 @@ interface ErrorShape {
   code?: unknown;
 }
 
-function ssoLoginHint(ctx: HintContext): string {
-  return `Run: aws sso login${ctx.profile ? ` --profile ${ctx.profile}` : ''} — then connect again.`;
-}
+const AUTH_REFUSED = new Set(['InvalidClientTokenId', 'SignatureDoesNotMatch', 'UnrecognizedClientException',
+  'InvalidSignatureException', 'IncompleteSignature', 'IncompleteSignatureException', 'MissingAuthenticationToken',
+  'MissingAuthenticationTokenException']);
+const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'AccessDeniedFault', 'UnauthorizedOperation']);
+const EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired']);
+const NOT_FOUND = new Set(['ClusterNotFoundFault', 'ClusterNotFound']);
+const BAD_PARAMETER = new Set(['InvalidParameterValue', 'InvalidParameterValueException', 'ValidationException',
+  'InvalidParameterCombination', 'MissingParameter']);
+const NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE']);
+/** Provider-chain errors: the SDK could not get an AWS identity at all (no API call was made). */
+const PROVIDER_ERRORS = new Set(['CredentialsProviderError', 'TokenProviderError']);
+const SECRET_VARIABLES = ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN'];
 
-function policyHint(ctx: HintContext): string {
-  const statement = {
-    Effect: 'Allow',
-    Action: ctx.iamActions,
-    Resource: ctx.resources,
-  };
-  return `Ask your AWS administrator to allow it, for example with the policy statement ${JSON.stringify(statement)}` +
-    (ctx.iamActions.includes('redshift:GetClusterCredentials')
-      ? ' (a Condition on "redshift:DbUser" can restrict which database users the identity may become).'
-      : '.');
-}
-
-export function describeCredentialFailure(err: unknown, ctx: HintContext): ClientError {
+export function describeCredentialFailure(err: unknown, ctx: HintContext, env: NodeJS.ProcessEnv = process.env): ClientError {
   const e = (err ?? {}) as ErrorShape;
   const name = typeof e.name === 'string' ? e.name : 'Error';
   const text = typeof e.message === 'string' ? e.message : String(err);
-  const make = (code: string, message: string, hint: string, detail?: string): ClientError =>
-    new ClientError({ code, message, hint, detail: detail ?? `${ctx.action}: ${name}: ${text}` }, { cause: err });
+  const fields = classify(err, name, text, ctx, env);
+  return new ClientError(scrub({ detail: `${ctx.action}: ${name}: ${text}`, ...fields }, env), { cause: err });
+}
+
+function classify(err: unknown, name: string, text: string, ctx: HintContext, env: NodeJS.ProcessEnv): ClientErrorFields {
+  const unable = SqlState.SqlclientUnableToEstablishSqlconnection;
+  const refused = SqlState.InvalidAuthorizationSpecification;
+  const profile = effectiveProfile(ctx.profile, env);
+  const ssoLogin = `aws sso login${profile === 'default' ? '' : ` --profile ${profile}`}`;
 
   if (err instanceof RateLimitedError) {
-    return make(SqlState.SqlclientUnableToEstablishSqlconnection,
-      `the proxy asked AWS for credentials too often (${err.limit} times in a minute) and is waiting before the next request`,
-      'Wait a minute and connect again; if this repeats, the database may be refusing the issued credentials — check the proxy log.');
+    return { code: unable,
+      message: `the proxy asked AWS for credentials too often (${err.limit} times in a minute) and is waiting before the next request`,
+      hint: 'Wait a minute and connect again; if this repeats, the database may be refusing the issued credentials — check the proxy log.' };
   }
-  if (/sso/i.test(text) && /(expired|invalid|refresh|token)/i.test(text)) {
-    return make(SqlState.InvalidAuthorizationSpecification,
-      `your AWS SSO session${ctx.profile ? ` for profile "${ctx.profile}"` : ''} has expired or was never started`,
-      ssoLoginHint(ctx));
+  if (PROVIDER_ERRORS.has(name) && /\bSSO\b/i.test(text)) {
+    const expired = /expired|cannot refresh/i.test(text);
+    return { code: refused,
+      message: `your AWS SSO session for profile "${profile}" ${expired ? 'has expired' : 'was not found — it was never started or was signed out'}`,
+      detail: `The AWS SDK said: ${text}`,
+      hint: `Run: ${ssoLogin} — then connect again (the proxy picks the new session up without a restart).` };
   }
-  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(text)) {
-    return make(SqlState.InvalidAuthorizationSpecification,
-      'no AWS credentials were found for the proxy',
-      ctx.profile
-        ? `The proxy looked for profile "${ctx.profile}" in ~/.aws/config and ~/.aws/credentials. Check the profile name, or run: aws sso login --profile ${ctx.profile}`
-        : 'The proxy tried AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and the default profile in ~/.aws, web identity (AWS_WEB_IDENTITY_TOKEN_FILE) and container/instance roles. Set one of them, or pass --profile NAME.');
+  if (PROVIDER_ERRORS.has(name) && /could not load credentials|could not be found|not found in/i.test(text)) {
+    const files = sharedFiles(env);
+    return { code: refused,
+      message: ctx.profile ? `no AWS credentials were found for profile "${ctx.profile}"` : 'no AWS credentials were found for the proxy',
+      detail: `The AWS SDK said: ${text}`,
+      hint: `The proxy tried: ${triedSources(ctx.profile, env).join('; ')}. ` + (ctx.profile
+        ? `Check that profile "${ctx.profile}" exists in ${files.config} (aws configure list-profiles), or sign in with: ${ssoLogin}`
+        : 'Sign in with an SSO profile and pass it (aws sso login --profile NAME, then --profile NAME), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the proxy.') };
   }
-  if (name === 'ExpiredToken' || name === 'ExpiredTokenException' || name === 'RequestExpired') {
-    return make(SqlState.InvalidAuthorizationSpecification,
-      'the AWS session token the proxy used has expired',
-      ctx.profile ? ssoLoginHint(ctx) : 'Refresh the AWS credentials in the proxy\'s environment (for example a new AWS_SESSION_TOKEN) and connect again.');
+  if (EXPIRED.has(name)) {
+    const envKeys = !ctx.profile && (env.AWS_SESSION_TOKEN ?? '') !== '';
+    return { code: refused,
+      message: 'the temporary AWS credentials the proxy signs with have expired',
+      hint: envKeys
+        ? 'The keys in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN are out of date: restart the proxy with fresh ones — or use --profile NAME, with which the proxy renews them itself.'
+        : `Refresh the profile's session (for an SSO profile: ${ssoLogin}) and connect again.` };
   }
-  if (name === 'InvalidClientTokenId' || name === 'SignatureDoesNotMatch' || name === 'UnrecognizedClientException'
-    || name === 'InvalidSignatureException' || name === 'IncompleteSignature') {
-    return make(SqlState.InvalidAuthorizationSpecification,
-      'AWS did not accept the access key the proxy used',
-      'Check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the profile\'s keys; they may be deactivated or mistyped.');
+  if (AUTH_REFUSED.has(name)) {
+    return { code: refused,
+      message: 'AWS did not accept the access key the proxy signs with',
+      hint: 'Check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the profile\'s keys (they may be deactivated, mistyped, or from another partition), and that this machine\'s clock is right.' };
   }
-  if (name === 'AccessDenied' || name === 'AccessDeniedException' || name === 'AccessDeniedFault' || name === 'UnauthorizedOperation') {
-    return make(SqlState.InvalidAuthorizationSpecification,
-      `your AWS identity is not allowed to call ${ctx.action} for ${ctx.targetName}`,
-      policyHint(ctx),
-      `${text} — the call needs ${ctx.iamActions.join(', ')} on ${ctx.resources.join(', ')}`);
-  }
-  if (name === 'ClusterNotFoundFault' || name === 'ClusterNotFound') {
-    return make(SqlState.SqlclientUnableToEstablishSqlconnection,
-      `Redshift has no ${ctx.targetName}${ctx.region ? ` in region ${ctx.region}` : ''}`,
-      'Check --cluster-id and --region (the cluster identifier is the first label of the endpoint host name).');
+  if (ACCESS_DENIED.has(name)) return accessDeniedFields(text, ctx);
+  if (NOT_FOUND.has(name)) {
+    return { code: unable,
+      message: `Redshift has no ${ctx.targetName}${ctx.region ? ` in region ${ctx.region}` : ''}`,
+      hint: 'Check --cluster-id and --region (the cluster identifier is the first label of the endpoint host name).' };
   }
   if (name === 'ResourceNotFoundException') {
-    return make(SqlState.SqlclientUnableToEstablishSqlconnection,
-      `Redshift Serverless has no ${ctx.targetName}${ctx.region ? ` in region ${ctx.region}` : ''}`,
-      'Check --workgroup and --region.');
+    return { code: unable,
+      message: `Redshift Serverless has no ${ctx.targetName}${ctx.region ? ` in region ${ctx.region}` : ''}`,
+      hint: 'Check --workgroup and --region (the workgroup is the first label of a serverless endpoint host name).' };
+  }
+  const group = /database group (\S+?)\.? does not exist/i.exec(text);
+  if (BAD_PARAMETER.has(name) && group) {
+    return { code: refused,
+      message: `database group "${group[1] ?? ''}" does not exist in ${ctx.targetName}`,
+      hint: 'Check the names in --db-groups (they are case-sensitive), or ask an administrator to CREATE GROUP it.' };
+  }
+  if (name === 'UnsupportedOperation' || (BAD_PARAMETER.has(name) && /neither an IAM user nor an assumed role/i.test(text))) {
+    return { code: refused,
+      message: `${ctx.action} cannot derive a database user from this AWS identity`,
+      hint: 'Use an IAM user or role (an SSO profile is a role), or leave out --with-iam and name the user with --db-user.' };
+  }
+  if (BAD_PARAMETER.has(name)) {
+    return { code: refused,
+      message: `AWS refused the ${ctx.action} request: ${text}`,
+      hint: 'A database user name must start with a letter and hold only letters, digits and _ + . @ -; check the user name your tool sends (or --db-user), --db-groups and --duration.' };
   }
   if (/region is missing/i.test(text)) {
-    return make(SqlState.SqlclientUnableToEstablishSqlconnection,
-      'the proxy does not know which AWS region the cluster is in',
-      'Pass --region (for example --region us-east-1), set AWS_REGION, or give --upstream as the cluster\'s Redshift endpoint name.');
+    return { code: unable,
+      message: 'the proxy does not know which AWS region the cluster is in',
+      hint: 'Pass --region (for example --region us-east-1), set AWS_REGION, put region= in the profile, or give --upstream as the cluster\'s Redshift endpoint name.' };
   }
   if (isThrottling(err)) {
-    return make(SqlState.SqlclientUnableToEstablishSqlconnection,
-      'AWS is throttling credential requests and the proxy gave up after several tries',
-      'Connect again in a minute. Many proxies or tools sharing one identity may be calling the API; they should share this proxy.');
+    return { code: unable,
+      message: 'AWS kept throttling the credential requests and the proxy gave up after several tries',
+      hint: 'Connect again in a minute. Many proxies or tools sharing one identity may be calling the API; they should share this proxy.' };
   }
-  const code = typeof e.code === 'string' ? e.code : '';
-  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET'].includes(code) || name === 'TimeoutError') {
-    return make(SqlState.SqlclientUnableToEstablishSqlconnection,
-      `the proxy cannot reach the AWS API${ctx.endpointUrl ? ` at ${ctx.endpointUrl}` : ''}`,
-      'Check the network, proxy settings (HTTPS_PROXY) and --aws-endpoint-url, then connect again.');
+  const code = typeof (err as ErrorShape | undefined)?.code === 'string' ? (err as { code: string }).code : '';
+  if (NETWORK.has(code) || name === 'TimeoutError' || /socket hang up/i.test(text)) {
+    return { code: unable,
+      message: `the proxy cannot reach the AWS API${ctx.endpointUrl ? ` at ${ctx.endpointUrl}` : ''}`,
+      hint: 'Check the network, proxy settings (HTTPS_PROXY) and --aws-endpoint-url, then connect again.' };
   }
-  return make(SqlState.SqlclientUnableToEstablishSqlconnection,
-    `the proxy could not get temporary Redshift credentials (${name})`,
-    'See the detail, and the proxy log for the full error.');
+  return { code: unable,
+    message: `the proxy could not get temporary Redshift credentials (${name})`,
+    hint: 'The detail holds AWS\'s answer; if it does not explain the problem, run the proxy with --log-level debug.' };
+}
+
+/** Cuts the value of every secret variable out of what the client is sent. */
+function scrub(fields: ClientErrorFields, env: NodeJS.ProcessEnv): ClientErrorFields {
+  const secrets = SECRET_VARIABLES.map((v) => env[v]).filter((s): s is string => s !== undefined && s.length >= 8);
+  const clean = (s: string | undefined): string | undefined =>
+    s === undefined ? undefined : secrets.reduce((acc, secret) => acc.split(secret).join('[redacted]'), s);
+  return { ...fields, message: clean(fields.message) ?? '', detail: clean(fields.detail), hint: clean(fields.hint) };
 }

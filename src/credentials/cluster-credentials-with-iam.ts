@@ -6,7 +6,7 @@
 import { GetClusterCredentialsWithIAMCommand, RedshiftClient } from '@aws-sdk/client-redshift';
 import type { CredentialRequest, CredentialSource } from './credential-source.js';
 import { DbCredential } from './db-credential.js';
-import { sdkClientConfig } from './aws-clients.js';
+import { identityKeyParts, sdkClientConfig } from './aws-clients.js';
 import type { AwsSettings } from './aws-clients.js';
 
 export interface ClusterCredentialsWithIamSettings {
@@ -27,7 +27,7 @@ export class ClusterCredentialsWithIamSource implements CredentialSource {
   /** The identity is the AWS caller, so the client's user name does not change the credential. */
   keyFor(request: CredentialRequest): string {
     const s = this.settings;
-    return JSON.stringify([this.action, s.aws.profile ?? '', s.aws.assumeRoleArn ?? '', s.clusterId, request.dbName]);
+    return JSON.stringify([this.action, ...identityKeyParts(s.aws), s.clusterId, request.dbName]);
   }
 
   async fetch(request: CredentialRequest, signal?: AbortSignal): Promise<DbCredential> {

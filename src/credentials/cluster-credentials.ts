@@ -5,7 +5,7 @@
 import { GetClusterCredentialsCommand, RedshiftClient } from '@aws-sdk/client-redshift';
 import type { CredentialRequest, CredentialSource } from './credential-source.js';
 import { DbCredential } from './db-credential.js';
-import { sdkClientConfig } from './aws-clients.js';
+import { identityKeyParts, sdkClientConfig } from './aws-clients.js';
 import type { AwsSettings } from './aws-clients.js';
 
 export interface ClusterCredentialsSettings {
@@ -29,7 +29,7 @@ export class ClusterCredentialsSource implements CredentialSource {
 
   keyFor(request: CredentialRequest): string {
     const s = this.settings;
-    return JSON.stringify([this.action, s.aws.profile ?? '', s.aws.assumeRoleArn ?? '', s.clusterId, request.dbUser,
+    return JSON.stringify([this.action, ...identityKeyParts(s.aws), s.clusterId, request.dbUser,
       request.dbName, [...s.dbGroups].sort(), s.autoCreate]);
   }
 

@@ -33,6 +33,29 @@ export interface CredentialCacheOptions {
   readonly onBackgroundError?: (key: string, err: unknown) => void;
 }
 
+/** Counters since the cache was made, as a plain object for a metrics exporter to read. */
+export interface CacheStats {
+  /** Identities the cache knows (each with or without a current credential). */
+  readonly identities: number;
+  /** Identities holding a credential now. */
+  readonly credentials: number;
+  /** get() answered from a cached credential, without waiting. */
+  readonly hits: number;
+  /** get() that waited for an API call: its own, or one already in flight (then also counted in sharedWaits). */
+  readonly misses: number;
+  readonly sharedWaits: number;
+  /** API calls made (retries and background refreshes included), those that failed, and their summed duration. */
+  readonly apiCalls: number;
+  readonly apiFailures: number;
+  readonly apiCallMsTotal: number;
+  /** Refreshes started ahead of expiry for identities in use. */
+  readonly backgroundRefreshes: number;
+  /** Calls refused by the per-minute bound. */
+  readonly rateLimited: number;
+}
+
+type Counters = { -readonly [K in Exclude<keyof CacheStats, 'identities' | 'credentials'>]: number };
+
 export class RateLimitedError extends Error {
   constructor(readonly limit: number) {
     super(`more than ${limit} credential requests for one identity within a minute`);
@@ -56,6 +79,8 @@ export class CredentialCache {
   private readonly capMs: number;
   private readonly maxPerMinute: number;
   private readonly closing = new AbortController();
+  private readonly counters: Counters = { hits: 0, misses: 0, sharedWaits: 0, apiCalls: 0, apiFailures: 0,
+    apiCallMsTotal: 0, backgroundRefreshes: 0, rateLimited: 0 };
 
   constructor(private readonly options: CredentialCacheOptions = {}) {
     this.attempts = options.attempts ?? 5;
@@ -75,9 +100,12 @@ export class CredentialCache {
     entry.lastUsed = Date.now();
     const cred = entry.credential;
     if (cred && Date.now() < freshUntil(cred)) {
+      this.counters.hits++;
       if (Date.now() >= refreshAt(cred)) this.refreshInBackground(key, entry);
       return cred;
     }
+    this.counters.misses++;
+    if (entry.inflight) this.counters.sharedWaits++;
     return raceAbort(this.refresh(key, entry, false), signal);
   }
 
@@ -92,6 +120,12 @@ export class CredentialCache {
     const out: Array<{ key: string; expiresAt: Date }> = [];
     for (const [key, e] of this.entries) if (e.credential) out.push({ key, expiresAt: e.credential.expiresAt });
     return out;
+  }
+
+  stats(): CacheStats {
+    let credentials = 0;
+    for (const e of this.entries.values()) if (e.credential) credentials++;
+    return { identities: this.entries.size, credentials, ...this.counters };
   }
 
   get size(): number {
@@ -121,6 +155,7 @@ export class CredentialCache {
 
   private refreshInBackground(key: string, entry: Entry): void {
     if (entry.inflight) return;
+    this.counters.backgroundRefreshes++;
     this.refresh(key, entry, true).catch((err: unknown) => this.options.onBackgroundError?.(key, err));
   }
 
@@ -128,13 +163,19 @@ export class CredentialCache {
     for (let attempt = 0; ; attempt++) {
       this.admitCall(entry);
       const started = performance.now();
+      this.counters.apiCalls++;
       try {
         const cred = await entry.fetcher(this.closing.signal);
-        this.options.onApiCall?.({ key, durationMs: performance.now() - started, ok: true, background });
+        const durationMs = performance.now() - started;
+        this.counters.apiCallMsTotal += durationMs;
+        this.options.onApiCall?.({ key, durationMs, ok: true, background });
         return cred;
       } catch (err) {
         const errorName = err instanceof Error ? err.name : 'Error';
-        this.options.onApiCall?.({ key, durationMs: performance.now() - started, ok: false, errorName, background });
+        const durationMs = performance.now() - started;
+        this.counters.apiCallMsTotal += durationMs;
+        this.counters.apiFailures++;
+        this.options.onApiCall?.({ key, durationMs, ok: false, errorName, background });
         if (!isRetryable(err) || attempt + 1 >= this.attempts || this.closing.signal.aborted) throw err;
         await sleep(backoffMs(attempt, this.baseMs, this.capMs), this.closing.signal);
       }
@@ -145,7 +186,10 @@ export class CredentialCache {
   private admitCall(entry: Entry): void {
     const now = Date.now();
     while (entry.callTimes.length > 0 && (entry.callTimes[0] as number) <= now - 60_000) entry.callTimes.shift();
-    if (entry.callTimes.length >= this.maxPerMinute) throw new RateLimitedError(this.maxPerMinute);
+    if (entry.callTimes.length >= this.maxPerMinute) {
+      this.counters.rateLimited++;
+      throw new RateLimitedError(this.maxPerMinute);
+    }
     entry.callTimes.push(now);
   }
 

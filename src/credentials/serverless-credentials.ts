@@ -6,7 +6,7 @@
 import { GetCredentialsCommand, RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import type { CredentialRequest, CredentialSource } from './credential-source.js';
 import { DbCredential } from './db-credential.js';
-import { sdkClientConfig } from './aws-clients.js';
+import { identityKeyParts, sdkClientConfig } from './aws-clients.js';
 import type { AwsSettings } from './aws-clients.js';
 
 export interface ServerlessCredentialsSettings {
@@ -26,7 +26,7 @@ export class ServerlessCredentialsSource implements CredentialSource {
 
   keyFor(request: CredentialRequest): string {
     const s = this.settings;
-    return JSON.stringify([this.action, s.aws.profile ?? '', s.aws.assumeRoleArn ?? '', s.workgroup, request.dbName]);
+    return JSON.stringify([this.action, ...identityKeyParts(s.aws), s.workgroup, request.dbName]);
   }
 
   async fetch(request: CredentialRequest, signal?: AbortSignal): Promise<DbCredential> {

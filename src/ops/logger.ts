@@ -1,22 +1,49 @@
 /**
- * The process logger (pino): JSON lines. Secrets never reach it: credentials redact themselves, and the paths
- * below are censored as a second line of defence.
+ * The process logger (pino). JSON lines for collectors when stderr is not a terminal; readable lines on one
+ * (pino-pretty used as a plain in-process stream rather than a transport worker, so nothing is lost in a worker
+ * thread at exit and a signal handler's last line still gets out). Secrets never reach it: credentials redact
+ * themselves, and the paths below are censored as a second line of defence.
  */
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
+import type { LogFormat } from '../config/config.js';
 
 export type { Logger };
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino({
+const REDACT = ['password', '*.password', 'DbPassword', '*.DbPassword', 'secretAccessKey', '*.secretAccessKey',
+  'sessionToken', '*.sessionToken'];
+
+/** json or pretty, from the configured format and whether stderr is a terminal. */
+export function effectiveFormat(format: LogFormat | undefined, isTty = process.stderr.isTTY === true): 'json' | 'pretty' {
+  if (format === 'json' || format === 'pretty') return format;
+  return isTty ? 'pretty' : 'json';
+}
+
+/**
+ * A logger writing to `destination` (JSON lines; tests pass a capture stream), or to stderr in the format asked
+ * for (auto: pretty on a terminal).
+ */
+export function createLogger(level: string, destination?: DestinationStream, format?: LogFormat): Logger {
+  const options = {
     level,
     base: { name: 'redshift-auth-proxy' },
-    redact: {
-      paths: ['password', '*.password', 'DbPassword', '*.DbPassword', 'secretAccessKey', '*.secretAccessKey',
-        'sessionToken', '*.sessionToken'],
-      censor: '[redacted]',
-    },
-  }, destination ?? pino.destination({ dest: 2, sync: false }));
+    redact: { paths: REDACT, censor: '[redacted]' },
+  };
+  if (destination) return pino(options, destination);
+  if (effectiveFormat(format) === 'pretty') {
+    const pretty = pinoPretty({
+      destination: 2,
+      sync: true,
+      colorize: process.stderr.isTTY === true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'name,pid,hostname',
+    });
+    return pino(options, pretty);
+  }
+  // Synchronous writes: a few lines per session, and the last lines before an exit (a second signal) must not be
+  // lost in a buffer.
+  return pino(options, pino.destination({ dest: 2, sync: true }));
 }
 
 /** A logger that drops everything, for tests and library use. */

@@ -20,6 +20,20 @@ interface Registration {
 
 export class CancelKeys {
   private readonly byProcessId = new Map<number, Registration>();
+  private windowStart = 0;
+  private windowCount = 0;
+
+  /** @param maxCancelsPerSecond bound on forwarded cancels, so a flood cannot turn into a flood upstream. */
+  constructor(private readonly maxCancelsPerSecond = 100) {}
+
+  /** Counts one cancel request; false once the per-second bound is reached. */
+  admit(now = Date.now()): boolean {
+    if (now - this.windowStart >= 1_000) {
+      this.windowStart = now;
+      this.windowCount = 0;
+    }
+    return ++this.windowCount <= this.maxCancelsPerSecond;
+  }
 
   /** Issues a fresh client-facing key for a session. */
   register(target: CancelTarget): BackendKey {

@@ -10,6 +10,11 @@ import { connectTls } from '../upstream/connect-tls.js';
 import type { CancelKeys } from './cancel-keys.js';
 
 export function forwardCancel(keys: CancelKeys, processId: number, secretKey: number, log: Logger): void {
+  if (!keys.admit()) {
+    // CancelRequest has no reply in the protocol; the refusal can only be logged.
+    log.warn('cancel request dropped: more cancel requests per second than the bound allows');
+    return;
+  }
   const target = keys.lookup(processId, secretKey);
   if (!target?.upstreamKey) {
     log.debug('cancel request with an unknown key ignored');

@@ -1,37 +1,83 @@
 /**
- * Accepts client connections on one address and runs a Session for each; tracks them for shutdown.
+ * Accepts client connections on one address (TCP or Unix socket) and runs a Session for each: counts them,
+ * refuses those over the limits with an ErrorResponse (53300), and tracks them for a bounded graceful shutdown.
  */
+import { lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import type { ListenerObserver } from '../ops/metrics.js';
 import type { Logger } from '../ops/logger.js';
 import { ClientError } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { Session } from './session.js';
 import type { SessionDeps } from './session.js';
 
+/** Where to listen: TCP host and port, or a Unix-domain socket path. */
+export type ListenerBind = { readonly host: string; readonly port: number } | { readonly path: string };
+
+/** A limit shared by several listeners (the global --max-connections). */
+export class ConnectionBudget {
+  active = 0;
+  constructor(readonly limit: number | undefined) {}
+}
+
+export interface ListenerOptions {
+  /** Label for logs and metrics; the bound address when absent. */
+  readonly name?: string | undefined;
+  /** Most sessions on this listener at once. */
+  readonly maxConnections?: number | undefined;
+  /** The limit across all listeners. */
+  readonly budget?: ConnectionBudget | undefined;
+  readonly observer?: ListenerObserver | undefined;
+}
+
+/** How long a refused client has to read its ErrorResponse before the socket is destroyed. */
+const REFUSAL_LINGER_MS = 1_000;
+
 export class Listener {
   private readonly server: net.Server;
   private readonly sessions = new Set<Session>();
+  private bound = false;
   totalConnections = 0;
 
-  constructor(private readonly host: string, private readonly port: number, private readonly deps: SessionDeps,
-    private readonly log: Logger) {
+  constructor(private readonly bind: ListenerBind, private readonly deps: SessionDeps, private readonly log: Logger,
+    private readonly options: ListenerOptions = {}) {
     this.server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => this.accept(socket));
   }
 
-  /** Binds, and resolves with the bound address (port 0 picks a free one). */
-  listen(): Promise<AddressInfo> {
+  /** Binds, and resolves with the bound address (port 0 picks a free one; a Unix socket reports its path, port 0). */
+  async listen(): Promise<AddressInfo> {
+    if ('path' in this.bind) await removeStaleSocket(this.bind.path);
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen({ host: this.host, port: this.port }, () => {
+      const onListening = (): void => {
         this.server.off('error', reject);
+        this.bound = true;
         resolve(this.address);
-      });
+      };
+      if ('path' in this.bind) this.server.listen({ path: this.bind.path }, onListening);
+      else this.server.listen({ host: this.bind.host, port: this.bind.port }, onListening);
     });
   }
 
   get address(): AddressInfo {
-    return this.server.address() as AddressInfo;
+    const a = this.server.address();
+    if (typeof a === 'string') return { address: a, family: 'unix', port: 0 };
+    if (a) return a;
+    return 'path' in this.bind ? { address: this.bind.path, family: 'unix', port: 0 }
+      : { address: this.bind.host, family: net.isIPv6(this.bind.host) ? 'IPv6' : 'IPv4', port: this.bind.port };
+  }
+
+  /** The name given in the config, else the address clients use. */
+  get label(): string {
+    if (this.options.name) return this.options.name;
+    const a = this.address;
+    return a.family === 'unix' ? a.address : `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  /** True while bound and accepting. */
+  get listening(): boolean {
+    return this.bound && this.server.listening;
   }
 
   get activeConnections(): number {
@@ -40,37 +86,113 @@ export class Listener {
 
   private accept(socket: net.Socket): void {
     this.totalConnections++;
+    this.options.observer?.accepted(this.label);
+    const refusal = this.overLimit();
+    if (refusal) {
+      this.refuse(socket, refusal);
+      return;
+    }
+    const budget = this.options.budget;
+    if (budget) budget.active++;
     const session = new Session(socket, this.deps);
     this.sessions.add(session);
-    void session.finished.then(() => this.sessions.delete(session));
+    void session.finished.then((summary) => {
+      this.sessions.delete(session);
+      if (budget) budget.active--;
+      if (summary.end) {
+        this.options.observer?.sessionEnded(this.label, { toClient: summary.end.bytesToClient, toUpstream: summary.end.bytesToUpstream });
+      }
+    });
+  }
+
+  private overLimit(): ClientError | undefined {
+    const mine = this.options.maxConnections;
+    const budget = this.options.budget;
+    const full = mine !== undefined && this.sessions.size >= mine ? mine
+      : budget?.limit !== undefined && budget.active >= budget.limit ? budget.limit : undefined;
+    if (full === undefined) return undefined;
+    const scope = full === mine ? `on ${this.label}` : 'in total';
+    return new ClientError({
+      code: SqlState.TooManyConnections,
+      message: `too many connections: redshift-auth-proxy allows ${full} sessions at once ${scope}`,
+      hint: 'Close idle connections (or lower the pool size of your tool), or raise --max-connections.',
+    });
   }
 
   /**
-   * Stops accepting at once; lets sessions finish for up to graceMs, then ends the rest with 57P01.
+   * Answers with the ErrorResponse at once, before reading anything: libpq and node-postgres report an
+   * ErrorResponse received in place of the answer to SSLRequest or StartupMessage. The client's own bytes are read
+   * and dropped so that closing does not reset the connection before the message is read.
+   */
+  private refuse(socket: net.Socket, error: ClientError): void {
+    this.log.warn({ client: `${socket.remoteAddress ?? 'local'}:${socket.remotePort ?? 0}`, listener: this.label,
+      sqlstate: error.code, err: error.message }, 'connection refused');
+    this.options.observer?.refused(this.label, error.code);
+    socket.on('error', () => undefined);
+    socket.resume();
+    socket.end(error.toErrorResponse());
+    setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
+  }
+
+  /**
+   * Stops accepting at once; lets sessions finish for up to graceMs, then ends the rest with 57P01. (The server's
+   * own close callback waits for every connection, so it is awaited only after the sessions are done.)
    */
   async close(graceMs = 0): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      if (graceMs <= 0) this.terminateAll();
+    const closed = new Promise<void>((resolve) => {
+      if (this.server.listening) this.server.close(() => resolve());
+      else resolve();
     });
-    if (this.sessions.size === 0) return;
-    if (graceMs > 0) {
+    if (this.sessions.size > 0 && graceMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         Promise.all([...this.sessions].map((s) => s.finished)),
-        new Promise((r) => setTimeout(r, graceMs).unref()),
+        new Promise((r) => {
+          timer = setTimeout(r, graceMs);
+        }),
       ]);
-      this.terminateAll();
+      clearTimeout(timer);
     }
+    this.terminateAll();
     await Promise.all([...this.sessions].map((s) => s.finished));
+    await closed;
   }
 
   private terminateAll(): void {
-    if (this.sessions.size > 0) this.log.info({ sessions: this.sessions.size }, 'closing remaining sessions');
+    if (this.sessions.size > 0) this.log.info({ sessions: this.sessions.size, listener: this.label }, 'closing remaining sessions');
     const error = new ClientError({
       code: SqlState.AdminShutdown,
       message: 'redshift-auth-proxy is shutting down',
       hint: 'Reconnect when the proxy is back.',
     });
     for (const s of this.sessions) s.terminate(error);
+  }
+}
+
+/**
+ * A socket file left by a proxy that did not exit cleanly blocks listen() with EADDRINUSE: remove it when it is a
+ * socket that refuses connections. Anything else at that path (a regular file, a socket someone serves) is left
+ * for listen() to report.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    if (!lstatSync(path).isSocket()) return;
+  } catch {
+    return;
+  }
+  const stale = await new Promise<boolean>((resolve) => {
+    const probe = net.connect({ path });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(false);
+    });
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+  if (stale) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // listen() reports the real problem
+    }
   }
 }

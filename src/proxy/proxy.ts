@@ -1,38 +1,60 @@
 /**
- * The running proxy: one credential cache shared by every listener, one Target per listener.
+ * The running proxy: one credential cache shared by every listener, one Target per listener, one set of metrics.
  */
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../config/config.js';
+import type { Config, TargetConfig } from '../config/config.js';
 import { CredentialCache } from '../credentials/credential-cache.js';
 import type { CredentialCacheOptions } from '../credentials/credential-cache.js';
 import type { Logger } from '../ops/logger.js';
+import { ProxyMetrics } from '../ops/metrics.js';
 import { CancelKeys } from './cancel-keys.js';
-import { Listener } from './listener.js';
-import { Target } from './target.js';
+import { ConnectionBudget, Listener } from './listener.js';
+import { ConfiguredTarget } from './configured-target.js';
+import type { Target } from './target.js';
+import { listenerSecurity } from './client-auth/listener-security.js';
 
 export interface RunningProxy {
   readonly listeners: readonly Listener[];
   readonly addresses: readonly AddressInfo[];
   readonly cache: CredentialCache;
+  /** Each listener's target and its settings, in listener order (for readiness probes and `check`). */
+  readonly targets: ReadonlyArray<{ readonly target: Target; readonly config: TargetConfig }>;
+  readonly metrics: ProxyMetrics;
   close(graceMs?: number): Promise<void>;
 }
 
 export async function startProxy(config: Config, log: Logger, cacheOptions: CredentialCacheOptions = {}): Promise<RunningProxy> {
+  // Read at scrape time only, after both exist.
+  const metrics = new ProxyMetrics({
+    listeners: () => listeners.map((l) => ({ label: l.label, active: l.activeConnections })),
+    expiries: () => cache.expiries(),
+  });
   const cache = new CredentialCache({
-    onApiCall: (e) => log.debug({ durationMs: Math.round(e.durationMs), ok: e.ok, error: e.errorName, background: e.background },
-      'credential API call'),
     onBackgroundError: (_key, err) => log.warn({ err: err instanceof Error ? err.message : String(err) },
       'background credential refresh failed; the current credential stays in use'),
     ...cacheOptions,
+    onApiCall: (e) => {
+      metrics.credentialCall(e);
+      log.debug({ durationMs: Math.round(e.durationMs), ok: e.ok, error: e.errorName, background: e.background },
+        'credential API call');
+      cacheOptions.onApiCall?.(e);
+    },
   });
+  const budget = new ConnectionBudget(config.maxConnections);
+  const targets = config.listeners.map((l) => ({
+    listener: l,
+    config: l.target,
+    target: new ConfiguredTarget(l.target, cache, config.connectTimeoutMs, (ms) => metrics.upstreamConnected(ms)),
+  }));
   const cancelKeys = new CancelKeys();
-  const listeners = config.listeners.map((l) => new Listener(l.host, l.port, {
-    target: new Target(l.target, cache, config.connectTimeoutMs),
+  const listeners = targets.map(({ listener: l, target }) => new Listener(l.unixSocket !== undefined ? { path: l.unixSocket } : l, {
+    target,
+    security: listenerSecurity(l),
     cancelKeys,
     limits: { startupTimeoutMs: config.startupTimeoutMs, maxStartupPacket: config.maxStartupPacket,
       idleReleaseMs: config.idleReleaseMs },
     log,
-  }, log));
+  }, log, { name: l.name, maxConnections: l.maxConnections, budget, observer: metrics }));
   const addresses: AddressInfo[] = [];
   try {
     for (const l of listeners) addresses.push(await l.listen());
@@ -41,11 +63,13 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
     cache.close();
     throw err;
   }
-  for (const a of addresses) log.info({ address: a.address, port: a.port }, 'listening');
+  for (const l of listeners) log.info({ address: l.address.address, port: l.address.port, listener: l.label }, 'listening');
   return {
     listeners,
     addresses,
     cache,
+    targets,
+    metrics,
     async close(graceMs = 0) {
       await Promise.all(listeners.map((l) => l.close(graceMs)));
       cache.close();

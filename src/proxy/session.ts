@@ -28,6 +28,8 @@ import type { UpstreamSession } from './open-upstream.js';
 import { Relay } from './relay.js';
 import type { RelayEnd } from './relay.js';
 import type { Target } from './target.js';
+import type { ListenerSecurity } from './client-auth/listener-security.js';
+import { saslStart, ScramServerExchange } from './client-auth/scram-server.js';
 
 export interface SessionLimits {
   readonly startupTimeoutMs: number;
@@ -38,12 +40,14 @@ export interface SessionLimits {
 
 export interface SessionDeps {
   readonly target: Target;
+  /** Client TLS and authentication; absent: plaintext, trusted (loopback). */
+  readonly security?: ListenerSecurity | undefined;
   readonly cancelKeys: CancelKeys;
   readonly limits: SessionLimits;
   readonly log: Logger;
 }
 
-export type SessionState = 'awaiting-startup' | 'logging-in' | 'relaying' | 'released' | 'failed-transaction' | 'healing' | 'closed';
+export type SessionState = 'awaiting-startup' | 'authenticating' | 'logging-in' | 'relaying' | 'released' | 'failed-transaction' | 'healing' | 'closed';
 
 /** How long a session keeps trying to reach Redshift again after losing its connection. */
 const HEAL_WINDOW_MS = 30_000;
@@ -83,7 +87,10 @@ export class Session {
   readonly finished: Promise<SessionSummary>;
   private resolveFinished!: (s: SessionSummary) => void;
 
-  constructor(private readonly client: Socket, private readonly deps: SessionDeps) {
+  private secured = false;
+  private scram: ScramServerExchange | undefined;
+
+  constructor(private client: Socket, private readonly deps: SessionDeps) {
     this.reader = new FrameReader(deps.limits.maxStartupPacket);
     this.finished = new Promise((resolve) => {
       this.resolveFinished = resolve;
@@ -110,6 +117,11 @@ export class Session {
   }
 
   private readonly onData = (chunk: Buffer): void => {
+    if (this.state === 'authenticating') {
+      this.reader.push(chunk);
+      this.authStep();
+      return;
+    }
     if (this.state !== 'awaiting-startup') {
       // Bytes sent before login completed wait in the reader and are forwarded after ReadyForQuery.
       this.reader.push(chunk);
@@ -125,18 +137,73 @@ export class Session {
       }
     } catch (err) {
       if (err instanceof FrameError) this.fail(protocolError(err.message));
+      else if (err instanceof ClientError) this.fail(err);
       else this.fail(internalError(err));
     }
   };
 
+  /** Answers 'S' and moves the session onto a TLS socket; the client's next frame arrives encrypted. */
+  private startTls(tls: NonNullable<ListenerSecurity['tls']>): void {
+    const raw = this.client;
+    raw.off('data', this.onData);
+    raw.write(Buffer.of(SslAnswer.Yes));
+    tls.upgrade(raw).then((secure) => {
+      if (this.state === 'closed') {
+        secure.destroy();
+        return;
+      }
+      this.secured = true;
+      this.client = secure;
+      secure.on('data', this.onData);
+      secure.on('error', () => this.close());
+      secure.once('close', () => this.close());
+    }, (err: unknown) => {
+      this.deps.log.info({ client: this.clientAddress, err: err instanceof Error ? err.message : String(err) }, 'client TLS handshake failed');
+      raw.destroy();
+      this.close();
+    });
+  }
+
+  /** Runs the client's SCRAM-SHA-256 exchange; on success the upstream login begins. */
+  private authStep(): void {
+    try {
+      for (let f = this.reader.nextTyped(); f && this.state === 'authenticating'; f = this.reader.nextTyped()) {
+        const step = f.type === 0x70 && this.scram ? this.scram.step(f.body) : { error: 'expected a password message' };
+        if ('error' in step) {
+          throw new ClientError({
+            code: SqlState.InvalidPassword,
+            message: `password authentication failed for user "${this.summary.localUser ?? ''}"`,
+            hint: 'Use the password configured for this proxy listener (--client-password), not a Redshift password.',
+          });
+        }
+        this.client.write(step.reply);
+        if (step.done) {
+          this.state = 'logging-in';
+          this.scram = undefined;
+          void this.connect();
+        }
+      }
+    } catch (err) {
+      this.fail(err instanceof ClientError ? err : protocolError(err instanceof Error ? err.message : String(err)));
+    }
+  }
+
   private step(packet: StartupPacket): void {
     switch (packet.kind) {
       case 'ssl':
-      case 'gssenc':
+      case 'gssenc': {
         if (++this.encryptionRequests > MAX_ENCRYPTION_REQUESTS) throw new FrameError('too many encryption requests');
-        // Client-side TLS is not offered on this listener: 'N' tells the client to go on in plaintext (loopback).
+        const tls = this.deps.security?.tls;
+        if (packet.kind === 'ssl' && tls && !this.secured) {
+          // Bytes after SSLRequest but before the handshake would bypass TLS (CVE-2021-23214): refuse them.
+          if (this.reader.buffered > 0) throw new FrameError('the client sent data after SSLRequest before the TLS handshake');
+          this.startTls(tls);
+          return;
+        }
+        // No (more) encryption on offer: 'N' tells the client to go on as it is.
         this.client.write(Buffer.of(SslAnswer.No));
         return;
+      }
       case 'cancel':
         // No answer either way, as PostgreSQL does: the client learns nothing about which keys exist.
         this.client.destroy();
@@ -144,6 +211,13 @@ export class Session {
         this.close();
         return;
       case 'startup':
+        if (this.deps.security?.requireTls && !this.secured) {
+          throw new ClientError({
+            code: SqlState.InvalidAuthorizationSpecification,
+            message: 'this proxy listener accepts TLS connections only',
+            hint: 'Connect with sslmode=require (or "SSL: require" in your tool).',
+          });
+        }
         this.state = 'logging-in';
         this.client.pause();
         void this.login(packet.major, packet.minor, packet.params);
@@ -168,7 +242,29 @@ export class Session {
       checkStartup(params);
       this.params = params;
       this.summary = { localUser: params.get('user'), applicationName: params.get('application_name') };
-      this.upstream = await openUpstream(this.deps.target, params, this.abort.signal);
+      const verifier = this.deps.security?.scram;
+      if (verifier) {
+        // The client proves it knows the listener's password before anything is asked of AWS.
+        this.state = 'authenticating';
+        this.scram = new ScramServerExchange(verifier);
+        this.client.write(saslStart());
+        this.client.resume();
+        this.authStep();
+        return;
+      }
+    } catch (err) {
+      if (this.state === 'closed') return;
+      this.fail(err instanceof ClientError ? err : internalError(err));
+      return;
+    }
+    await this.connect();
+  }
+
+  /** Credential, upstream TLS connection and login; then the client is let in. */
+  private async connect(): Promise<void> {
+    try {
+      this.client.pause();
+      this.upstream = await openUpstream(this.deps.target, this.params, this.abort.signal);
       this.summary.dbUser = this.upstream.dbUser;
       this.summary.database = this.upstream.database;
       if (this.state !== 'logging-in') {

@@ -3,6 +3,7 @@
  * with DescribeClusters / GetWorkgroup), and how a client's startup names map to the credential request.
  */
 import { readFileSync } from 'node:fs';
+import type { SecureContext } from 'node:tls';
 import type { TargetConfig } from '../config/config.js';
 import { parseRedshiftHost } from '../config/redshift-endpoint.js';
 import type { AwsSettings } from '../credentials/aws-clients.js';
@@ -17,6 +18,7 @@ import { describeCredentialFailure } from '../credentials/aws-error-hints.js';
 import type { HintContext } from '../credentials/aws-error-hints.js';
 import { ClientError } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
+import { trustStore } from '../upstream/connect-tls.js';
 import type { UpstreamEndpoint } from '../upstream/upstream-endpoint.js';
 
 export interface ResolvedLogin {
@@ -30,6 +32,7 @@ export class Target {
   private readonly aws: AwsSettings;
   private readonly hint: Omit<HintContext, 'resources'>;
   private readonly extraCaPem: readonly string[] | undefined;
+  private readonly secureContext: SecureContext | undefined;
   private endpointPromise: Promise<UpstreamEndpoint> | undefined;
 
   constructor(private readonly config: TargetConfig, private readonly cache: CredentialCache,
@@ -43,7 +46,9 @@ export class Target {
       assumeRoleArn: config.assumeRoleArn, externalId: config.externalId,
     };
     this.extraCaPem = config.caFile ? [readFileSync(config.caFile, 'utf8')] : undefined;
-    const common = { profile: config.profile, region: this.aws.region, endpointUrl: config.awsEndpointUrl };
+    this.secureContext = this.extraCaPem ? trustStore(this.extraCaPem) : undefined;
+    const common = { profile: config.profile, region: this.aws.region, endpointUrl: config.awsEndpointUrl,
+      assumeRoleArn: config.assumeRoleArn };
     if (workgroup) {
       this.source = new ServerlessCredentialsSource({ workgroup, durationSeconds: config.durationSeconds, aws: this.aws, accountHint });
       this.hint = { ...common, action: 'GetCredentials', iamActions: ['redshift-serverless:GetCredentials'], targetName: `workgroup "${workgroup}"` };
@@ -66,6 +71,10 @@ export class Target {
     if (config.upstreamHost) {
       this.endpointPromise = Promise.resolve(this.endpointAt(config.upstreamHost, config.upstreamPort));
     }
+    const lookup = workgroup
+      ? { action: 'GetWorkgroup', iamActions: ['redshift-serverless:GetWorkgroup'] }
+      : { action: 'DescribeClusters', iamActions: ['redshift:DescribeClusters'] };
+    this.lookupHint = { ...this.hint, ...lookup, resources: ['*'] };
     this.discover = async () => {
       const found = workgroup ? await discoverWorkgroupEndpoint(workgroup, this.aws)
         : await discoverClusterEndpoint(clusterId as string, this.aws);
@@ -74,9 +83,10 @@ export class Target {
   }
 
   private readonly discover: () => Promise<UpstreamEndpoint>;
+  private readonly lookupHint: HintContext;
 
   private endpointAt(host: string, port: number): UpstreamEndpoint {
-    return { host, port, extraCaPem: this.extraCaPem, connectTimeoutMs: this.connectTimeoutMs };
+    return { host, port, extraCaPem: this.extraCaPem, secureContext: this.secureContext, connectTimeoutMs: this.connectTimeoutMs };
   }
 
   /** The upstream address: as configured, or discovered once (a failed discovery is retried next time). */
@@ -91,8 +101,7 @@ export class Target {
     try {
       return await this.endpointPromise;
     } catch (err) {
-      throw describeCredentialFailure(err, { ...this.hint, action: this.config.workgroup ? 'GetWorkgroup' : 'DescribeClusters',
-        iamActions: [this.config.workgroup ? 'redshift-serverless:GetWorkgroup' : 'redshift:DescribeClusters'], resources: ['*'] });
+      throw describeCredentialFailure(err, this.lookupHint);
     }
   }
 
@@ -135,7 +144,8 @@ export class Target {
       return { key, credential, request };
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw describeCredentialFailure(err, { ...this.hint, resources: this.source.resourcesFor(request) });
+      throw describeCredentialFailure(err, { ...this.hint, resources: this.source.resourcesFor(request),
+        dbUser: this.source instanceof ClusterCredentialsSource ? request.dbUser : undefined });
     }
   }
 

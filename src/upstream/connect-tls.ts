@@ -14,6 +14,12 @@ import { SqlState } from '../protocol/sqlstate.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 
 const KEEPALIVE_MS = 60_000;
+const MIN_TLS_VERSION = 'TLSv1.2';
+
+/** Node's root store plus extra CAs, with our TLS floor: build once per endpoint and pass as its secureContext. */
+export function trustStore(extraCaPem: readonly string[]): tls.SecureContext {
+  return tls.createSecureContext({ ca: [...tls.rootCertificates, ...extraCaPem], minVersion: MIN_TLS_VERSION });
+}
 
 function unreachable(endpoint: UpstreamEndpoint, message: string, hint: string, cause?: unknown): ClientError {
   return new ClientError({
@@ -35,9 +41,12 @@ export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSigna
     tcp.destroy();
   };
   abort.addEventListener('abort', onAbort, { once: true });
+  const started = performance.now();
   try {
     await negotiateTls(tcp, endpoint);
-    return await handshake(tcp, endpoint);
+    const socket = await handshake(tcp, endpoint);
+    endpoint.onConnected?.(performance.now() - started);
+    return socket;
   } catch (err) {
     tcp.destroy();
     if (deadline.aborted && !(signal?.aborted ?? false)) {
@@ -99,9 +108,10 @@ function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<tls.TLS
       host: endpoint.host,
       // SNI must be a host name; for an IP address the certificate is still checked against the IP.
       ...(isIp ? {} : { servername: endpoint.host }),
-      ca: endpoint.extraCaPem && endpoint.extraCaPem.length > 0 ? [...tls.rootCertificates, ...endpoint.extraCaPem] : undefined,
+      ...(endpoint.secureContext !== undefined ? { secureContext: endpoint.secureContext }
+        : { ca: endpoint.extraCaPem && endpoint.extraCaPem.length > 0 ? [...tls.rootCertificates, ...endpoint.extraCaPem] : undefined }),
       rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
+      minVersion: MIN_TLS_VERSION,
     });
     const onError = (err: NodeJS.ErrnoException): void => {
       socket.off('secureConnect', onSecure);

@@ -39,7 +39,9 @@ export async function startClientStack(): Promise<Stack> {
 export interface ProgramResult {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
+  /** Decoded as UTF-8; `stdoutBytes` has the bytes as written (for clients told to use another encoding). */
   readonly stdout: string;
+  readonly stdoutBytes: Buffer;
   readonly stderr: string;
   readonly ms: number;
 }
@@ -79,7 +81,8 @@ export function runProgram(command: string, args: readonly string[], options: Ru
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       const stderr = Buffer.concat(err).toString('utf8') + (timedOut ? `\n[killed after ${options.timeoutMs ?? 30_000} ms]` : '');
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr, ms: Date.now() - started });
+      const stdoutBytes = Buffer.concat(out);
+      resolve({ code, signal, stdout: stdoutBytes.toString('utf8'), stdoutBytes, stderr, ms: Date.now() - started });
     });
     child.stdin.end(options.input);
   });

@@ -63,6 +63,6 @@ describe('flags to Config', () => {
     expect(validateConfig(await parse(['--upstream', 'h', '--cluster-id', 'c', '--db-user', 'x']))).toEqual([]);
     expect(validateConfig(await parse(['--upstream', 'h']))).toEqual([expect.stringMatching(/--cluster-id/)]);
     expect(validateConfig(await parse(['--cluster-id', 'c', '--with-iam', '--db-user', 'x'])).join())
-      .toMatch(/cannot use --db-user with --with-iam/);
+      .toMatch(/--db-user cannot be used with --with-iam/);
   });
 });

@@ -37,3 +37,22 @@ describe('messages the proxy writes', () => {
       .toBe((8 + body.length).toString(16).padStart(8, '0') + '00030000' + body.toString('hex'));
   });
 });
+
+import { CancelKeys } from '../../src/proxy/cancel-keys.js';
+
+describe('cancel keys', () => {
+  it('issues random keys, matches only the right secret, and bounds cancels per second', () => {
+    const keys = new CancelKeys(3);
+    const endpoint = { host: 'h', port: 1, connectTimeoutMs: 1 };
+    const a = keys.register({ upstreamKey: { processId: 9, secretKey: 9 }, endpoint });
+    const b = keys.register({ upstreamKey: { processId: 8, secretKey: 8 }, endpoint });
+    expect(a.processId).not.toBe(b.processId);
+    expect(keys.lookup(a.processId, a.secretKey)?.upstreamKey).toEqual({ processId: 9, secretKey: 9 });
+    expect(keys.lookup(a.processId, a.secretKey ^ 1)).toBeUndefined();
+    expect(keys.lookup(a.processId ^ 1, a.secretKey)).toBeUndefined();
+    keys.release(a.processId);
+    expect(keys.lookup(a.processId, a.secretKey)).toBeUndefined();
+    expect([keys.admit(1000), keys.admit(1001), keys.admit(1002), keys.admit(1003)]).toEqual([true, true, true, false]);
+    expect(keys.admit(2100)).toBe(true);
+  });
+});

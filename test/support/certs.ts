@@ -30,6 +30,8 @@ export interface IssuedCert {
 export interface SubjectAltNames {
   readonly dns: readonly string[];
   readonly ips: readonly string[];
+  /** What the certificate is for: a server (default) or a client presenting it to a TLS server. */
+  readonly usage?: 'serverAuth' | 'clientAuth';
 }
 
 /** Long enough for any test run, short enough that a leaked key is worthless. */
@@ -87,7 +89,7 @@ export async function issueCert(ca: Ca, dir: string, name: string, sans: Subject
     'basicConstraints = critical, CA:FALSE',
     // EC keys sign (ECDHE); keyEncipherment belongs to RSA key transport and would be wrong here.
     'keyUsage = critical, digitalSignature',
-    'extendedKeyUsage = serverAuth',
+    `extendedKeyUsage = ${sans.usage ?? 'serverAuth'}`,
     `subjectAltName = ${altNames.join(', ')}`,
     'subjectKeyIdentifier = hash',
     'authorityKeyIdentifier = keyid:always',

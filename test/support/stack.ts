@@ -14,7 +14,7 @@ import type { Logger } from '../../src/ops/logger.js';
 import { startProxy } from '../../src/proxy/proxy.js';
 import type { RunningProxy } from '../../src/proxy/proxy.js';
 import { createPgDataPlane, startEmulator } from './emulator/index.js';
-import type { DataPlane, Emulator, Principal } from './emulator/index.js';
+import type { DataPlane, Emulator, Principal, RoleConfig, SsoSessionConfig } from './emulator/index.js';
 import { startTestBed } from './pg-server.js';
 import type { TestBed } from './pg-server.js';
 import { LogCapture } from './log-capture.js';
@@ -56,6 +56,12 @@ export interface StackOptions {
   readonly config?: Partial<Omit<Config, 'listeners'>>;
   readonly cache?: CredentialCacheOptions;
   readonly principals?: readonly Principal[];
+  /** Redshift Serverless workgroups (in TEST_REGION) whose endpoint is the test bed. */
+  readonly workgroups?: readonly string[];
+  /** Roles the emulator's STS AssumeRole hands out. */
+  readonly roles?: readonly RoleConfig[];
+  /** IAM Identity Center sign-ins its SSO portal accepts. */
+  readonly ssoSessions?: readonly SsoSessionConfig[];
 }
 
 export interface Stack {
@@ -105,6 +111,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const emulator = await startEmulator({
     principals: options.principals ?? [testPrincipal],
     clusters: [{ id: TEST_CLUSTER, endpoint: { address: 'localhost', port: bed.port }, region: TEST_REGION }],
+    workgroups: (options.workgroups ?? []).map((name) => ({ name, endpoint: { address: 'localhost', port: bed.port }, region: TEST_REGION })),
+    roles: options.roles ?? [],
+    ssoSessions: options.ssoSessions ?? [],
     dataPlane,
     ...(options.lifetimeSeconds !== undefined ? { lifetimeSeconds: options.lifetimeSeconds } : {}),
   });

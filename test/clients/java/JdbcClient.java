@@ -133,8 +133,10 @@ public final class JdbcClient {
   /** prepareThreshold=5: the fifth execution switches to a named server-side statement; run ten. */
   private static void prepared() throws SQLException {
     try (Connection c = open("dev", "jdbc_user", "prepareThreshold=5")) {
-      List<String> modes = new ArrayList<>();
+      List<String> named = new ArrayList<>();
       long sum = 0;
+      // Named statements of this session (pgjdbc names them S_1, S_2...); the unnamed statement is not listed.
+      String ours = "select coalesce(string_agg(name, ','), '-') from pg_prepared_statements where statement like '%* 2 as doubled'";
       try (PreparedStatement p = c.prepareStatement("select ?::int * 2 as doubled")) {
         for (int i = 1; i <= 10; i++) {
           p.setInt(1, i);
@@ -142,12 +144,11 @@ public final class JdbcClient {
             rs.next();
             sum += rs.getInt(1);
           }
-          modes.add(p.unwrap(PGStatement.class).isUseServerPrepare() ? "server" : "client");
+          named.add(one(c, ours));
         }
-        put("modes", String.join(",", modes));
+        put("namedAfterEachExecution", String.join(" ", named));
+        put("useServerPrepare", p.unwrap(PGStatement.class).isUseServerPrepare());
         put("sum", sum);
-        // The named statement pgjdbc prepared (S_1, ...) exists in the server session behind the proxy.
-        put("serverStatements", one(c, "select string_agg(name, ',') from pg_prepared_statements where statement like '%* 2 as doubled'"));
       }
     }
   }
@@ -244,7 +245,7 @@ public final class JdbcClient {
             rows++;
             sum += rs.getLong(1);
             // Mid-fetch, the portal pgjdbc bound is open in the server session (pg_cursors lists protocol portals).
-            if (rows == 150) openPortals = one(c, "select count(*) from pg_cursors where not is_holdable and statement like '%generate_series(1, 1000)%'");
+            if (rows == 150) openPortals = one(c, "select string_agg(name, ',') from pg_cursors where name <> ''");
           }
         }
         put("rows", rows);

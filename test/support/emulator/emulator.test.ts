@@ -382,7 +382,8 @@ describe('failure injection, availability and counters', () => {
     await client.send(new DescribeClustersCommand({}));
     await serverless(analyst).send(new GetWorkgroupCommand({ workgroupName: 'reporting' }));
     expect(emulator.calls).toEqual({ GetClusterCredentials: 2, GetClusterCredentialsWithIAM: 0, DescribeClusters: 1,
-      GetCredentials: 0, GetWorkgroup: 1 });
+      GetCredentials: 0, GetWorkgroup: 1, AssumeRole: 0,
+      AssumeRoleWithWebIdentity: 0, GetRoleCredentials: 0 });
     expect(emulator.callLog[0]).toMatchObject({
       protocol: 'query', action: 'GetClusterCredentials', caller: analyst.arn, status: 200,
       params: { ClusterIdentifier: 'analytics', DbUser: 'bob', 'DbGroups.DbGroup.1': 'analysts' },

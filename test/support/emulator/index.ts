@@ -10,5 +10,5 @@ export type { PgDataPlaneOptions, SuperuserQuery } from './pg-data-plane.js';
 export { Actions } from './types.js';
 export type {
   ActionName, CallRecord, ClusterConfig, DataPlane, Emulator, EmulatorOptions, InjectedError, Injection,
-  IssueOptions, NetworkEndpoint, Principal, Protocol, RoleConfig, Unavailability, WorkgroupConfig,
+  IssueOptions, NetworkEndpoint, Principal, Protocol, RoleConfig, SsoSessionConfig, Unavailability, WorkgroupConfig,
 } from './types.js';

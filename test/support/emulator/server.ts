@@ -1,7 +1,7 @@
 /**
- * The emulator's HTTP front: one listener on 127.0.0.1 (port 0) for both services, told apart as AWS's own
+ * The emulator's HTTP front: one listener on 127.0.0.1 (port 0) for every service, told apart as AWS's own
  * endpoints would be by their protocol — a request with `X-Amz-Target` is AWS JSON 1.1 (`redshift-serverless`),
- * anything else is a Query form POST (`redshift`).
+ * anything else is a Query form POST (`redshift`, or `sts` when it carries STS's API version).
  *
  * Every request walks the same short path, in AWS's order:
  *   reset? → read body → decode the action → 503? → count it → delay → verify SigV4 → injected failure? → act → answer
@@ -14,24 +14,25 @@ import type { AddressInfo } from 'node:net';
 import { ControlPlane } from './actions.js';
 import type { CallContext } from './actions.js';
 import { ApiFault, authFault, injectedFault } from './faults.js';
-import { JSON_CONTENT_TYPE, JSON_SERVICE, dispatchJson, jsonErrorBody, readJsonRequest } from './json-protocol.js';
+import { header, readBody, send, sleep } from './http.js';
+import { JSON_SERVICE, dispatchJson, jsonErrorBody, readJsonRequest } from './json-protocol.js';
 import type { JsonRequest } from './json-protocol.js';
 import { QUERY_SERVICE, dispatchQuery, queryErrorXml, readQueryRequest } from './query-protocol.js';
 import type { QueryRequest } from './query-protocol.js';
 import { verifySigV4 } from './sigv4.js';
+import { SSO_PATH, SsoPortal } from './sso-portal.js';
+import { STS_SERVICE, STS_VERSION, SecurityTokenService } from './sts.js';
 import { Actions } from './types.js';
 import type {
   ActionName, CallRecord, Emulator, EmulatorOptions, Injection, Principal, Protocol, Unavailability,
 } from './types.js';
 
-/** Which actions each protocol carries; a Query request for `GetCredentials` is an unknown action, as at AWS. */
-const ACTIONS_BY_PROTOCOL: Readonly<Record<Protocol, readonly ActionName[]>> = {
-  query: [Actions.GetClusterCredentials, Actions.GetClusterCredentialsWithIAM, Actions.DescribeClusters],
-  json: [Actions.GetCredentials, Actions.GetWorkgroup],
+/** Which actions each service carries; a Query request for `GetCredentials` is an unknown action, as at AWS. */
+const ACTIONS_BY_SERVICE: Readonly<Record<string, readonly ActionName[]>> = {
+  [QUERY_SERVICE]: [Actions.GetClusterCredentials, Actions.GetClusterCredentialsWithIAM, Actions.DescribeClusters],
+  [JSON_SERVICE]: [Actions.GetCredentials, Actions.GetWorkgroup],
+  [STS_SERVICE]: [Actions.AssumeRole, Actions.AssumeRoleWithWebIdentity],
 };
-
-/** Control-plane requests are a few hundred bytes; anything near this is a test bug, not a request. */
-const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Parameter names whose values never go into the call log. */
 const SECRET_NAME = /password|secret|token|signature/i;
@@ -56,7 +57,10 @@ class EmulatorServer implements Emulator {
   readonly callLog: CallRecord[] = [];
   private readonly server: Server;
   private readonly plane: ControlPlane;
-  private readonly principals: ReadonlyMap<string, Principal>;
+  /** The configured principals, and every session AssumeRole has handed out since. */
+  private readonly principals: Map<string, Principal>;
+  private readonly sts: SecurityTokenService;
+  private readonly sso: SsoPortal;
   private readonly closing = new AbortController();
   private injections: PendingInjection[] = [];
   private delayMs = 0;
@@ -66,6 +70,8 @@ class EmulatorServer implements Emulator {
 
   constructor(private readonly options: EmulatorOptions) {
     this.principals = new Map(options.principals.map((p) => [p.accessKeyId, p]));
+    this.sts = new SecurityTokenService(options.roles ?? [], (p) => this.principals.set(p.accessKeyId, p));
+    this.sso = new SsoPortal(options.ssoSessions ?? [], (p) => this.principals.set(p.accessKeyId, p));
     this.lifetimeSeconds = options.lifetimeSeconds;
     this.plane = new ControlPlane({
       clusters: options.clusters ?? [],
@@ -147,10 +153,16 @@ class EmulatorServer implements Emulator {
     const protocol: Protocol = target !== undefined ? 'json' : 'query';
     let decoded: Decoded | undefined;
     let caller: string | undefined;
+    let region: string | undefined;
     let status = 200;
     let errorCode: string | undefined;
     try {
       const body = await readBody(req);
+      const url = new URL(req.url ?? '/', 'http://emulator');
+      if (req.method === 'GET' && url.pathname === SSO_PATH) {
+        this.answerSso(req, res, url, requestId);
+        return;
+      }
       if (req.method !== 'POST') throw new ApiFault('MethodNotAllowed', 405, `${req.method ?? ''} is not allowed; use POST.`);
       const text = body.toString('utf8');
       decoded = target !== undefined
@@ -159,27 +171,40 @@ class EmulatorServer implements Emulator {
       // "Down" as an overloaded endpoint: an answer, but not a call the API served, so it is not counted.
       if (this.unavailable === '503') throw injectedFault(protocol, 'ServiceUnavailable');
       const action = decoded.request.action;
-      const known = ACTIONS_BY_PROTOCOL[protocol].find((a) => a === action);
+      const service = serviceOf(decoded);
+      const known = ACTIONS_BY_SERVICE[service]?.find((a) => a === action);
       if (known !== undefined) this.calls[known]++;
 
       if (this.delayMs > 0) await sleep(this.delayMs, this.closing.signal);
 
-      const url = new URL(req.url ?? '/', 'http://emulator');
-      const verified = await verifySigV4(
-        { method: req.method, path: url.pathname, query: url.searchParams, headers: req.headers, body },
-        (key) => this.principals.get(key),
-        protocol === 'json' ? JSON_SERVICE : QUERY_SERVICE,
-      );
-      if (!verified.ok) throw authFault(protocol, verified.kind, verified.message);
-      caller = verified.principal.arn;
+      let answer: string;
+      if (decoded.protocol === 'query' && service === STS_SERVICE && action === Actions.AssumeRoleWithWebIdentity) {
+        // The one unsigned call: the web identity token is the proof of identity.
+        const injected = this.takeInjection(Actions.AssumeRoleWithWebIdentity);
+        if (injected) throw injectedFault(protocol, injected.error);
+        const out = this.sts.assumeRoleWithWebIdentity(decoded.request.params, requestId);
+        caller = out.caller;
+        answer = out.xml;
+      } else {
+        const verified = await verifySigV4(
+          { method: req.method, path: url.pathname, query: url.searchParams, headers: req.headers, body },
+          (key) => this.principals.get(key),
+          service,
+        );
+        if (!verified.ok) throw authFault(protocol, verified.kind, verified.message);
+        caller = verified.principal.arn;
+        region = verified.region;
 
-      const injected = known !== undefined ? this.takeInjection(known) : undefined;
-      if (injected) throw injectedFault(protocol, injected.error);
+        const injected = known !== undefined ? this.takeInjection(known) : undefined;
+        if (injected) throw injectedFault(protocol, injected.error);
 
-      const ctx: CallContext = { protocol, principal: verified.principal, region: verified.region };
-      const answer = decoded.protocol === 'json'
-        ? await dispatchJson(this.plane, ctx, decoded.target, decoded.request)
-        : await dispatchQuery(this.plane, ctx, decoded.request, requestId);
+        const ctx: CallContext = { protocol, principal: verified.principal, region: verified.region };
+        answer = decoded.protocol === 'json'
+          ? await dispatchJson(this.plane, ctx, decoded.target, decoded.request)
+          : service === STS_SERVICE
+            ? this.sts.dispatch(ctx, decoded.request.params, requestId)
+            : await dispatchQuery(this.plane, ctx, decoded.request, requestId);
+      }
       send(res, 200, protocol, answer, requestId);
     } catch (err) {
       const fault = err instanceof ApiFault ? err : internalFault(protocol, err, this.options.log);
@@ -197,12 +222,23 @@ class EmulatorServer implements Emulator {
       protocol,
       action,
       caller,
+      region,
       params: decoded === undefined ? {} : paramsOf(decoded),
       status,
       error: errorCode,
     });
     this.options.log?.(`emulator: ${protocol} ${action || '(none)'} ${caller ?? '(unauthenticated)'} -> ${status}` +
       (errorCode !== undefined ? ` ${errorCode}` : ''));
+  }
+
+  /** GET /federation/credentials: the SSO portal (a bearer token, no SigV4), see sso-portal.ts. */
+  private answerSso(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): void {
+    this.calls.GetRoleCredentials++;
+    const out = this.sso.getRoleCredentials(url.searchParams, header(req, 'x-amz-sso_bearer_token'));
+    send(res, out.status, 'json', out.body, requestId, out.errorType !== undefined ? { 'x-amzn-errortype': out.errorType } : {});
+    this.callLog.push({ at: new Date(), protocol: 'json', action: Actions.GetRoleCredentials, caller: out.caller,
+      params: { role_name: url.searchParams.get('role_name'), account_id: url.searchParams.get('account_id') },
+      status: out.status, error: out.errorType });
   }
 
   private takeInjection(action: ActionName): Injection | undefined {
@@ -216,48 +252,22 @@ class EmulatorServer implements Emulator {
 }
 
 function zeroCounts(): Record<ActionName, number> {
-  return {
-    GetClusterCredentials: 0,
-    GetClusterCredentialsWithIAM: 0,
-    DescribeClusters: 0,
-    GetCredentials: 0,
-    GetWorkgroup: 0,
-  };
+  return Object.fromEntries(Object.values(Actions).map((a) => [a, 0])) as Record<ActionName, number>;
+}
+
+/**
+ * At AWS each service has its own host; here one listener serves all three, told apart as their SDK clients send
+ * them: JSON 1.1 is `redshift-serverless`, a Query request of STS's API version is `sts`, other Query is `redshift`.
+ */
+function serviceOf(decoded: Decoded): string {
+  if (decoded.protocol === 'json') return JSON_SERVICE;
+  return decoded.request.params.get('Version') === STS_VERSION ? STS_SERVICE : QUERY_SERVICE;
 }
 
 /** A failure of the emulator itself is AWS's InternalFailure, and its message goes to the log, not the client. */
 function internalFault(protocol: Protocol, err: unknown, log: ((line: string) => void) | undefined): ApiFault {
   log?.(`emulator: internal error: ${err instanceof Error ? err.message : String(err)}`);
   return injectedFault(protocol, 'InternalFailure');
-}
-
-function send(res: ServerResponse, status: number, protocol: Protocol, body: string, requestId: string,
-  extra: Record<string, string> = {}): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, {
-    'content-type': protocol === 'json' ? JSON_CONTENT_TYPE : 'text/xml',
-    'content-length': Buffer.byteLength(body),
-    'x-amzn-requestid': requestId,
-    ...extra,
-  });
-  res.end(body);
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > MAX_BODY_BYTES) throw new ApiFault('RequestEntityTooLarge', 413, 'Request body too large.');
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
 }
 
 function paramsOf(decoded: Decoded): Record<string, unknown> {
@@ -272,17 +282,4 @@ function paramsOf(decoded: Decoded): Record<string, unknown> {
     }
   }
   return out;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

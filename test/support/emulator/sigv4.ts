@@ -62,7 +62,9 @@ export async function verifySigV4(
   // A session token is part of the identity: the expired check comes before the signature, as at AWS, so that an
   // expired session is reported as such and not as a signing error.
   const token = header(request, 'x-amz-security-token');
-  if (principal.expired) return refuse('expired', AuthMessages.expired);
+  if (principal.expired || (principal.expiresAt !== undefined && principal.expiresAt.getTime() <= now)) {
+    return refuse('expired', AuthMessages.expired);
+  }
   if ((principal.sessionToken ?? undefined) !== token) return refuse('unknownKey', AuthMessages.unknownKey);
 
   if (scopeService !== service) {

@@ -14,6 +14,10 @@ export const Actions = {
   GetWorkgroup: 'GetWorkgroup',
   /** STS (`sts`, Query protocol, version 2011-06-15): temporary keys of a role, see sts.ts. */
   AssumeRole: 'AssumeRole',
+  /** STS for EKS pods and other OIDC identities: unsigned, the token is the proof. */
+  AssumeRoleWithWebIdentity: 'AssumeRoleWithWebIdentity',
+  /** The IAM Identity Center portal (REST-JSON, bearer token): keys for an SSO profile, see sso-portal.ts. */
+  GetRoleCredentials: 'GetRoleCredentials',
 } as const;
 export type ActionName = (typeof Actions)[keyof typeof Actions];
 
@@ -48,6 +52,23 @@ export interface RoleConfig {
   /** The trust policy's principals, as a predicate over the caller's ARN. Absent: any known principal. */
   readonly trusts?: ((callerArn: string) => boolean) | undefined;
   /** The role's permission policy, given to every session of it (see `Principal.allow`). */
+  readonly allow?: ((action: string, resource: string) => boolean) | undefined;
+  /** The OIDC token (the contents of AWS_WEB_IDENTITY_TOKEN_FILE) AssumeRoleWithWebIdentity accepts for it. */
+  readonly webIdentityToken?: string | undefined;
+}
+
+/** An IAM Identity Center sign-in, as `aws sso login` leaves it: an access token for one permission set. */
+export interface SsoSessionConfig {
+  /** The `accessToken` of the token file in ~/.aws/sso/cache. */
+  readonly accessToken: string;
+  /** The profile's sso_account_id and sso_role_name (the permission set). */
+  readonly accountId: string;
+  readonly roleName: string;
+  /** Who signed in: the session name in the role ARN. */
+  readonly userName?: string | undefined;
+  /** The token stops working at this instant (the portal answers 401). */
+  readonly expiresAt?: Date | undefined;
+  /** The permission set's policy (see `Principal.allow`). */
   readonly allow?: ((action: string, resource: string) => boolean) | undefined;
 }
 
@@ -129,6 +150,8 @@ export interface CallRecord {
   readonly action: string;
   /** The caller's ARN once the signature was verified. */
   readonly caller?: string | undefined;
+  /** The region of the signature's credential scope, once verified: where the SDK thought it was calling. */
+  readonly region?: string | undefined;
   /** The request parameters (Query names or JSON members), values redacted where the name suggests a secret. */
   readonly params: Readonly<Record<string, unknown>>;
   readonly status: number;
@@ -150,6 +173,8 @@ export interface EmulatorOptions {
   readonly workgroups?: readonly WorkgroupConfig[] | undefined;
   /** Roles STS AssumeRole may hand out; the caller also needs `sts:AssumeRole` on the role in its own `allow`. */
   readonly roles?: readonly RoleConfig[] | undefined;
+  /** IAM Identity Center sign-ins the SSO portal's GetRoleCredentials accepts. */
+  readonly ssoSessions?: readonly SsoSessionConfig[] | undefined;
   readonly dataPlane: DataPlane;
   /**
    * Overrides the lifetime of every issued credential (the requested DurationSeconds is still validated), so that

@@ -1,0 +1,144 @@
+/**
+ * `npm run bench [-- --quick] [--rounds N] [--seconds N] [--no-write] [--profile select|connrate|copy]`
+ *
+ * The proxy against what a user would run instead — a direct verified-TLS connection with a password, and
+ * pgbouncer — on the same machine in one run. Prints a table and `name=value` lines and rewrites the generated
+ * section of docs/PERFORMANCE.md. With --profile, runs one workload through the proxy under `node --cpu-prof`
+ * and prints where its CPU time went instead. Exit codes: 0 done, 1 failed, 2 bad usage, 130 on SIGINT.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatSummary, summarizeProfile } from './cpu-profile.js';
+import { proxySupportsWarm } from './proxy-process.js';
+import { nameValues, table, targets, writePerformanceDoc } from './report.js';
+import type { RunInfo } from './report.js';
+import { bulkQuery, runRounds } from './rounds.js';
+import type { RoundOptions } from './rounds.js';
+import { startBench } from './setup.js';
+import type { Bench } from './setup.js';
+import { describeMachine, ensurePgbouncer, execText } from './system.js';
+import { connectLatencies, copyIn, copyOut, cpuPercentDuring, pgbenchTps } from './workloads.js';
+
+const SCALE = 10;
+/** Spare upstream connections per identity for the `--warm` column: one per pgbench client. */
+const WARM = 8;
+const IDLE_SESSIONS = 500;
+/** Bytes per row of the bulk query's text output (see bulkQuery). */
+const BULK_ROW_BYTES = 258;
+const PROFILES = ['select', 'connrate', 'copy'] as const;
+type ProfileWorkload = (typeof PROFILES)[number];
+
+const say = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+async function main(argv: string[]): Promise<number> {
+  let flags;
+  try {
+    flags = parseArgs({ args: argv, strict: true, options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      seconds: { type: 'string' },
+      'no-write': { type: 'boolean', default: false },
+      profile: { type: 'string' },
+    } }).values;
+  } catch (err) {
+    say(`bench: ${(err as Error).message}`);
+    return 2;
+  }
+  const profile = flags.profile as ProfileWorkload | undefined;
+  if (profile !== undefined && !PROFILES.includes(profile)) {
+    say(`bench: --profile takes one of ${PROFILES.join(', ')}`);
+    return 2;
+  }
+  const seconds = Number(flags.seconds ?? (flags.quick ? 5 : 20));
+  const rounds = Number(flags.rounds ?? (flags.quick ? 1 : 3));
+  if (!(seconds > 0 && Number.isInteger(rounds) && rounds > 0)) {
+    say('bench: --seconds and --rounds take positive numbers');
+    return 2;
+  }
+  if (!existsSync('dist/src/bin.js')) {
+    say('bench: dist/src/bin.js is missing; run it as `npm run bench` (which builds first)');
+    return 1;
+  }
+  const bulkMb = flags.quick ? 50 : 200;
+  const work = await mkdtemp(path.join(tmpdir(), 'rap-bench-'));
+  const o: RoundOptions = {
+    rounds, selectSeconds: seconds, connrateSeconds: Math.max(3, Math.round(seconds * 0.75)), connects: 200,
+    bulkRows: Math.round((bulkMb * 1e6) / BULK_ROW_BYTES), bulkFile: path.join(work, 'bulk.tsv'), idleSessions: IDLE_SESSIONS,
+  };
+
+  const pgbouncerBinary = await ensurePgbouncer();
+  const warm = profile === undefined && (await proxySupportsWarm()) ? WARM : undefined;
+  say(`bench: starting PostgreSQL, the AWS emulator, pgbouncer and the proxy${warm ? ` (and the proxy with --warm ${warm})` : ''}`);
+  const profileDir = path.join(work, 'cpu-profile');
+  let bench: Bench | undefined;
+  process.once('SIGINT', () => {
+    void (bench?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+  try {
+    bench = await startBench({ scale: SCALE, warm, pgbouncerBinary, idleSessions: IDLE_SESSIONS,
+      ...(profile ? { proxyNodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}) });
+    if (profile) {
+      await profileWorkload(bench, profile, o);
+      await bench.stop();
+      const files = (await readdir(profileDir)).filter((f) => f.endsWith('.cpuprofile'));
+      const file = path.join(profileDir, files[0] ?? 'missing.cpuprofile');
+      process.stdout.write(`${formatSummary(await summarizeProfile(file))}\nprofile file: ${file}\n`);
+      return 0;
+    }
+    const samples = await runRounds(bench, o, say);
+    const info: RunInfo = {
+      command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
+      machine: await describeMachine(pgbouncerBinary),
+      settings: `Per path and round: select ${o.selectSeconds} s, connection rate ${o.connrateSeconds} s, ` +
+        `${o.connects} sequential logins, ${bulkMb} MB \\copy out and in; ${o.rounds} round(s), medians; ` +
+        `pgbench scale ${SCALE}; ${IDLE_SESSIONS} idle sessions for memory. The proxy runs as \`node dist/src/bin.js\` ` +
+        'at its default log level (info); pgbouncer in session mode, `auth_type = trust` on loopback, `verify-full` to the server.',
+      warm,
+      date: new Date(),
+      source: await execText('git', ['describe', '--always', '--dirty']).then((t) => t.trim(),
+        () => process.env.BENCH_SOURCE ?? 'unknown'),
+    };
+    process.stdout.write(`\n${table(samples, info)}\n\n${targets(samples, info).join('\n')}\n\n${nameValues(samples, info).join('\n')}\n`);
+    if (!flags['no-write']) {
+      await writePerformanceDoc('docs/PERFORMANCE.md', samples, info);
+      say('bench: wrote docs/PERFORMANCE.md');
+    }
+    return 0;
+  } finally {
+    await bench?.stop();
+    if (!profile) await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Runs one workload through the (profiled) proxy only, for as long as a round would. */
+async function profileWorkload(b: Bench, workload: ProfileWorkload, o: RoundOptions): Promise<void> {
+  await connectLatencies(b.proxy, 3);
+  if (workload === 'select') {
+    const r = await cpuPercentDuring(b.proxy, () => pgbenchTps(b.proxy, o.selectSeconds, ['-M', 'extended']));
+    say(`profiled select: ${r.value.toFixed(0)} tps, proxy CPU ${r.cpuPercent?.toFixed(0)}%`);
+  } else if (workload === 'connrate') {
+    say(`profiled connrate: ${(await pgbenchTps(b.proxy, o.selectSeconds, ['-C'])).toFixed(0)} connections/s`);
+  } else {
+    await copyOut(b.direct, bulkQuery(o.bulkRows), 1, o.bulkFile);
+    const bytes = (await stat(o.bulkFile)).size;
+    const out = await copyOut(b.proxy, bulkQuery(o.bulkRows), bytes);
+    const into = await copyIn(b.proxy, o.bulkFile, bytes);
+    say(`profiled copy: out ${out.mbPerSecond.toFixed(0)} MB/s (${out.cpuSecondsPerGb?.toFixed(2)} CPU s/GB), ` +
+      `in ${into.mbPerSecond.toFixed(0)} MB/s (${into.cpuSecondsPerGb?.toFixed(2)} CPU s/GB)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    say(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,168 @@
+/**
+ * Results: samples per metric and path, reduced to medians over rounds; printed as a table plus one `name=value`
+ * line each, checked against the targets of issue 8, and written into docs/PERFORMANCE.md between markers.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Machine } from './system.js';
+import { median } from './workloads.js';
+
+export const PATHS = ['direct', 'pgbouncer', 'proxy', 'proxy_warm'] as const;
+export type PathName = (typeof PATHS)[number];
+
+interface MetricSpec {
+  readonly key: string;
+  readonly label: string;
+  readonly digits: number;
+  /** Whether proxy ÷ other ratios mean anything for this row. */
+  readonly ratios: boolean;
+}
+
+export const METRICS: readonly MetricSpec[] = [
+  { key: 'select_tps', label: 'select tps (pgbench -S -M extended -c 8 -j 2)', digits: 0, ratios: true },
+  { key: 'select_cpu_pct', label: 'middle process CPU during select, % of a core', digits: 0, ratios: false },
+  { key: 'connrate_tps', label: 'connection rate tps (pgbench -S -C -c 8 -j 2)', digits: 0, ratios: true },
+  { key: 'connect_p50_ms', label: 'connect latency p50, ms (200 sequential)', digits: 2, ratios: true },
+  { key: 'connect_p99_ms', label: 'connect latency p99, ms', digits: 2, ratios: true },
+  { key: 'copy_out_mbps', label: '\\copy out, MB/s', digits: 0, ratios: true },
+  { key: 'copy_in_mbps', label: '\\copy in, MB/s', digits: 0, ratios: true },
+  { key: 'copy_out_cpu_s_per_gb', label: 'middle CPU s per GB, copy out', digits: 2, ratios: false },
+  { key: 'copy_in_cpu_s_per_gb', label: 'middle CPU s per GB, copy in', digits: 2, ratios: false },
+  { key: 'rss_idle_mb', label: 'middle RSS with no sessions, MB', digits: 1, ratios: false },
+  { key: 'rss_per_session_kb', label: 'middle RSS per idle session, KB (500 held)', digits: 1, ratios: false },
+];
+
+export class Samples {
+  private readonly values = new Map<string, number[]>();
+
+  add(metric: string, path: string, value: number | undefined): void {
+    if (value === undefined || !Number.isFinite(value)) return;
+    const key = `${metric}:${path}`;
+    this.values.set(key, [...(this.values.get(key) ?? []), value]);
+  }
+
+  get(metric: string, path: string): number | undefined {
+    const all = this.values.get(`${metric}:${path}`);
+    return all && all.length > 0 ? median(all) : undefined;
+  }
+
+  all(metric: string, path: string): readonly number[] {
+    return this.values.get(`${metric}:${path}`) ?? [];
+  }
+}
+
+export interface RunInfo {
+  readonly command: string;
+  readonly machine: Machine;
+  readonly settings: string;
+  /** `--warm N` when the proxy has it; undefined prints "n/a (not implemented)". */
+  readonly warm: number | undefined;
+  readonly date: Date;
+  /** The proxy's source: `git describe --always --dirty`. */
+  readonly source: string;
+}
+
+const NOT_IMPLEMENTED = 'n/a (not implemented)';
+
+function fmt(value: number | undefined, digits: number): string {
+  return value === undefined ? '–' : value.toFixed(digits);
+}
+
+function ratio(s: Samples, metric: string, path: string, base: string): number | undefined {
+  const a = s.get(metric, path);
+  const b = s.get(metric, base);
+  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+}
+
+function cell(s: Samples, info: RunInfo, m: MetricSpec, path: PathName): string {
+  if (path === 'proxy_warm' && info.warm === undefined) return NOT_IMPLEMENTED;
+  return fmt(s.get(m.key, path), m.digits);
+}
+
+/** The markdown table: one row per metric, a column per path, then proxy ÷ direct and proxy ÷ pgbouncer. */
+export function table(s: Samples, info: RunInfo): string {
+  const warmHead = info.warm === undefined ? 'proxy --warm' : `proxy --warm ${info.warm}`;
+  const head = ['metric (median of rounds)', 'direct TLS', 'pgbouncer', 'proxy', warmHead, 'proxy ÷ direct', 'proxy ÷ pgbouncer'];
+  const rows = METRICS.map((m) => [m.label, ...PATHS.map((p) => cell(s, info, m, p)),
+    m.ratios ? fmt(ratio(s, m.key, 'proxy', 'direct'), 2) : '', m.ratios ? fmt(ratio(s, m.key, 'proxy', 'pgbouncer'), 2) : '']);
+  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** `name=value` lines: every median, then the ratios (the proxy's, and the warm proxy's when it exists). */
+export function nameValues(s: Samples, info: RunInfo): string[] {
+  const out: string[] = [];
+  for (const m of METRICS) {
+    for (const p of PATHS) {
+      if (p === 'proxy_warm' && info.warm === undefined) out.push(`${m.key}_${p}=n/a`);
+      else if (s.get(m.key, p) !== undefined) out.push(`${m.key}_${p}=${fmt(s.get(m.key, p), m.digits)}`);
+    }
+  }
+  for (const m of METRICS.filter((x) => x.ratios)) {
+    for (const base of ['direct', 'pgbouncer']) {
+      out.push(`${m.key}_ratio_vs_${base}=${fmt(ratio(s, m.key, 'proxy', base), 2)}`);
+      out.push(`${m.key}_warm_ratio_vs_${base}=${info.warm === undefined ? 'n/a' : fmt(ratio(s, m.key, 'proxy_warm', base), 2)}`);
+    }
+  }
+  return out;
+}
+
+/** Issue 8's targets, each with what was measured. */
+export function targets(s: Samples, info: RunInfo): string[] {
+  const check = (label: string, ok: boolean | undefined, measured: string): string =>
+    `- ${ok === undefined ? '–' : ok ? 'met' : 'NOT met'}: ${label} (measured ${measured})`;
+  const r = (metric: string, path: string, base: string): number | undefined => ratio(s, metric, path, base);
+  const ge = (v: number | undefined, min: number): boolean | undefined => (v === undefined ? undefined : v >= min);
+  const le = (v: number | undefined, max: number): boolean | undefined => (v === undefined ? undefined : v <= max);
+  const warm = info.warm !== undefined;
+  return [
+    check('select tps ≥ pgbouncer', ge(r('select_tps', 'proxy', 'pgbouncer'), 1), `${fmt(r('select_tps', 'proxy', 'pgbouncer'), 2)}×`),
+    check('select tps ≥ 0.80 × direct', ge(r('select_tps', 'proxy', 'direct'), 0.8), `${fmt(r('select_tps', 'proxy', 'direct'), 2)}×`),
+    check('copy out ≥ 0.95 × direct', ge(r('copy_out_mbps', 'proxy', 'direct'), 0.95), `${fmt(r('copy_out_mbps', 'proxy', 'direct'), 2)}×`),
+    check('copy in ≥ 0.95 × direct', ge(r('copy_in_mbps', 'proxy', 'direct'), 0.95), `${fmt(r('copy_in_mbps', 'proxy', 'direct'), 2)}×`),
+    check('connect p50 ≤ direct (cold pool)', le(r('connect_p50_ms', 'proxy', 'direct'), 1), `${fmt(r('connect_p50_ms', 'proxy', 'direct'), 2)}×`),
+    check('connect p50 ≤ 2 ms with --warm', warm ? le(s.get('connect_p50_ms', 'proxy_warm'), 2) : undefined,
+      warm ? `${fmt(s.get('connect_p50_ms', 'proxy_warm'), 2)} ms` : NOT_IMPLEMENTED),
+    check('connection rate ≥ direct', ge(r('connrate_tps', 'proxy', 'direct'), 1), `${fmt(r('connrate_tps', 'proxy', 'direct'), 2)}×`),
+    check('connection rate ≥ 0.5 × pgbouncer with --warm', warm ? ge(r('connrate_tps', 'proxy_warm', 'pgbouncer'), 0.5) : undefined,
+      warm ? `${fmt(r('connrate_tps', 'proxy_warm', 'pgbouncer'), 2)}×` : NOT_IMPLEMENTED),
+    check('RSS ≤ 64 KB per idle session', le(s.get('rss_per_session_kb', 'proxy'), 64), `${fmt(s.get('rss_per_session_kb', 'proxy'), 1)} KB`),
+    check('no RSS growth across rounds', undefined, `idle RSS by round: ${s.all('rss_idle_mb', 'proxy').map((v) => v.toFixed(1)).join(', ')} MB`),
+  ];
+}
+
+const BEGIN = '<!-- bench:begin (written by `npm run bench`; edit the text outside the markers) -->';
+const END = '<!-- bench:end -->';
+
+/** Replaces the generated section of docs/PERFORMANCE.md (appends one when the markers are missing). */
+export async function writePerformanceDoc(file: string, s: Samples, info: RunInfo): Promise<void> {
+  const m = info.machine;
+  const section = [
+    BEGIN,
+    `Run of ${info.date.toISOString().slice(0, 16).replace('T', ' ')} UTC — \`${info.command}\` — proxy source ${info.source}`,
+    '',
+    `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb} GB RAM, ${m.kernel}; Node ${m.node}; ` +
+      `PostgreSQL ${m.postgres}; ${m.pgbouncer}. ${info.settings}`,
+    '',
+    table(s, info),
+    '',
+    'Targets (issue 8):',
+    '',
+    ...targets(s, info),
+    '',
+    '<details><summary>name=value lines</summary>',
+    '',
+    '```',
+    ...nameValues(s, info),
+    '```',
+    '',
+    '</details>',
+    END,
+  ].join('\n');
+  const current = await readFile(file, 'utf8').catch(() => `# Performance\n\n${BEGIN}\n${END}\n`);
+  const start = current.indexOf(BEGIN);
+  const end = current.indexOf(END);
+  const next = start >= 0 && end > start
+    ? current.slice(0, start) + section + current.slice(end + END.length)
+    : `${current.trimEnd()}\n\n${section}\n`;
+  await writeFile(file, next);
+}

@@ -1,0 +1,99 @@
+/**
+ * The measuring itself: every workload runs through every path in turn, round after round, the order of the paths
+ * rotated each round so that none always goes first (cold caches) or last (a warmer machine). The idle-session
+ * memory test runs once at the end, after the proxy's idle RSS has been sampled at each round's start.
+ */
+import { stat } from 'node:fs/promises';
+import type { Bench } from './setup.js';
+import { Samples } from './report.js';
+import { sampleProcess } from './system.js';
+import {
+  connectLatencies, copyIn, copyOut, cpuPercentDuring, idleSessionMemory, percentile, pgbenchTps,
+} from './workloads.js';
+import type { BenchPath } from './workloads.js';
+
+export interface RoundOptions {
+  readonly rounds: number;
+  readonly selectSeconds: number;
+  readonly connrateSeconds: number;
+  readonly connects: number;
+  /** Rows of the bulk query; its output size is measured once, into `bulkFile`. */
+  readonly bulkRows: number;
+  readonly bulkFile: string;
+  readonly idleSessions: number;
+}
+
+/** ~260 bytes a row (a number, a tab, 250 characters, a newline): a wide-ish fact table's text form. */
+export const bulkQuery = (rows: number): string =>
+  `select g, repeat('abcdefghij', 25) from generate_series(1, ${rows}) g`;
+
+export async function runRounds(b: Bench, o: RoundOptions, say: (line: string) => void): Promise<Samples> {
+  const s = new Samples();
+  const all = [b.direct, b.pgbouncer, b.proxy, ...(b.proxyWarm ? [b.proxyWarm] : [])];
+  const bulkPaths = [b.direct, b.pgbouncer, b.proxy];
+
+  // One login each first: the proxy fetches its credential, pgbouncer opens a server connection.
+  for (const p of all) await connectLatencies(p, 3);
+  // The bulk output, once, straight from the server: its size is the byte count of every later copy.
+  await copyOut(b.direct, bulkQuery(o.bulkRows), 1, o.bulkFile);
+  const bulkBytes = (await stat(o.bulkFile)).size;
+  say(`bulk transfer: ${(bulkBytes / 1e6).toFixed(0)} MB each way`);
+
+  for (let round = 0; round < o.rounds; round++) {
+    const order = rotate(all, round);
+    const bulkOrder = rotate(bulkPaths, round);
+    say(`round ${round + 1}/${o.rounds}: order ${order.map((p) => p.name).join(', ')}`);
+    if (b.proxy.pid) s.add('rss_idle_mb', 'proxy', (await sampleProcess(b.proxy.pid)).rssKb / 1024);
+
+    for (const p of order) {
+      const r = await cpuPercentDuring(p, () => pgbenchTps(p, o.selectSeconds, ['-M', 'extended']));
+      s.add('select_tps', p.name, r.value);
+      s.add('select_cpu_pct', p.name, r.cpuPercent);
+      say(`  select      ${pad(p)} ${r.value.toFixed(0)} tps${r.cpuPercent === undefined ? '' : `, middle CPU ${r.cpuPercent.toFixed(0)}%`}`);
+    }
+    for (const p of order) {
+      const tps = await pgbenchTps(p, o.connrateSeconds, ['-C']);
+      s.add('connrate_tps', p.name, tps);
+      say(`  connrate    ${pad(p)} ${tps.toFixed(0)} connections/s`);
+    }
+    for (const p of order) {
+      const ms = await connectLatencies(p, o.connects);
+      s.add('connect_p50_ms', p.name, percentile(ms, 0.5));
+      s.add('connect_p99_ms', p.name, percentile(ms, 0.99));
+      say(`  connect     ${pad(p)} p50 ${percentile(ms, 0.5).toFixed(2)} ms, p99 ${percentile(ms, 0.99).toFixed(2)} ms`);
+    }
+    for (const p of bulkOrder) {
+      const out = await copyOut(p, bulkQuery(o.bulkRows), bulkBytes);
+      const into = await copyIn(p, o.bulkFile, bulkBytes);
+      s.add('copy_out_mbps', p.name, out.mbPerSecond);
+      s.add('copy_in_mbps', p.name, into.mbPerSecond);
+      s.add('copy_out_cpu_s_per_gb', p.name, out.cpuSecondsPerGb);
+      s.add('copy_in_cpu_s_per_gb', p.name, into.cpuSecondsPerGb);
+      say(`  copy        ${pad(p)} out ${out.mbPerSecond.toFixed(0)} MB/s, in ${into.mbPerSecond.toFixed(0)} MB/s` +
+        (out.cpuSecondsPerGb === undefined ? '' : `; middle CPU ${out.cpuSecondsPerGb.toFixed(2)} / ${(into.cpuSecondsPerGb ?? 0).toFixed(2)} s/GB`));
+    }
+  }
+
+  for (const p of [b.proxy, b.pgbouncer]) {
+    const m = await idleSessionMemory(p, o.idleSessions);
+    s.add('rss_per_session_kb', p.name, m.perSessionKb);
+    if (p !== b.proxy) s.add('rss_idle_mb', p.name, m.rssIdleKb / 1024);
+    say(`  memory      ${pad(p)} idle ${(m.rssIdleKb / 1024).toFixed(1)} MB, with ${o.idleSessions} sessions ` +
+      `${(m.rssHeldKb / 1024).toFixed(1)} MB: ${m.perSessionKb.toFixed(1)} KB each`);
+  }
+  if (b.proxy.pid) {
+    const after = (await sampleProcess(b.proxy.pid)).rssKb / 1024;
+    s.add('rss_idle_mb', 'proxy', after);
+    say(`  memory      ${pad(b.proxy)} idle again after the sessions closed: ${after.toFixed(1)} MB`);
+  }
+  return s;
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+function pad(p: BenchPath): string {
+  return p.name.padEnd(10);
+}

@@ -1,0 +1,71 @@
+/**
+ * The shape of a config file (YAML), checked with zod: types, ranges and unknown keys, each reported at its path
+ * so the loader can add the line. Rules between fields live in validate-config.ts, shared with the flags.
+ * Keys are the flag names in camelCase (--db-user → dbUser); durations are in seconds, as on the command line.
+ */
+import { z } from 'zod';
+import { LOG_FORMATS, LOG_LEVELS } from './config.js';
+
+const text = z.string().min(1, { error: 'must not be empty' });
+const names = z.array(text);
+const seconds = z.number().positive({ error: 'must be a positive number of seconds' });
+const count = z.number().int({ error: 'must be a whole number' }).min(1, { error: 'must be at least 1' });
+/** HOST:PORT as a string, or a bare port number. */
+const address = z.union([text, z.number().int().min(0).max(65535)], { error: 'must be HOST:PORT or a port number' });
+
+const userMapping = z.strictObject({
+  /** Database user requested when this local user connects. */
+  dbUser: text.optional(),
+  /** Database groups joined instead of the target's. */
+  dbGroups: names.optional(),
+});
+
+export const targetSchema = z.strictObject({
+  upstream: text.optional(),
+  clusterId: text.optional(),
+  workgroup: text.optional(),
+  region: text.optional(),
+  dbUser: text.optional(),
+  dbName: text.optional(),
+  dbGroups: names.optional(),
+  autoCreate: z.boolean().optional(),
+  duration: z.number().int({ error: 'must be 900–3600 (whole seconds)' })
+    .min(900, { error: 'must be 900–3600' }).max(3600, { error: 'must be 900–3600' }).optional(),
+  withIam: z.boolean().optional(),
+  profile: text.optional(),
+  assumeRole: text.optional(),
+  externalId: text.optional(),
+  awsEndpointUrl: text.optional(),
+  /** Relative paths are read from the config file's directory. */
+  caFile: text.optional(),
+  allowedUsers: names.optional(),
+  users: z.record(text, userMapping).optional(),
+});
+
+export const listenerSchema = z.strictObject({
+  name: text.optional(),
+  listen: address.optional(),
+  unixSocket: text.optional(),
+  maxConnections: count.optional(),
+  target: targetSchema,
+}).refine((l) => l.listen === undefined || l.unixSocket === undefined, {
+  error: 'give listen or unixSocket, not both',
+  path: ['unixSocket'],
+});
+
+export const fileSchema = z.strictObject({
+  listeners: z.array(listenerSchema).min(1, { error: 'must list at least one listener' }),
+  logLevel: z.enum(LOG_LEVELS).optional(),
+  logFormat: z.enum(LOG_FORMATS).optional(),
+  httpListen: address.optional(),
+  shutdownGrace: z.number().min(0, { error: 'must be zero or more seconds' }).optional(),
+  maxConnections: count.optional(),
+  startupTimeout: seconds.optional(),
+  connectTimeout: seconds.optional(),
+  /** Seconds after which an idle session gives its Redshift connection back (--idle-release). */
+  idleRelease: seconds.optional(),
+});
+
+export type FileConfig = z.infer<typeof fileSchema>;
+export type FileListener = z.infer<typeof listenerSchema>;
+export type FileTarget = z.infer<typeof targetSchema>;

@@ -1,0 +1,116 @@
+/**
+ * The demo's AWS side, all in this process: the control-plane emulator (the same one the test suite uses, spoken
+ * to by the real AWS SDK through an endpoint override) with one demo cluster and one demo identity, whose IAM
+ * policy allows exactly `redshift:GetClusterCredentials` for the database user `analyst` on the demo cluster.
+ *
+ * The identity's keys exist only in this process's environment, and the SDK's shared config and credentials files
+ * are pointed at empty temporary files, so the developer's own AWS configuration is neither read nor touched.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+// The emulator lives with the test support code it was written for; `npm run build` compiles both into dist/.
+import { MemoryDataPlane, startEmulator } from '../../test/support/emulator/index.js';
+import type { DataPlane, Emulator } from '../../test/support/emulator/index.js';
+
+export const DEMO_REGION = 'us-east-1';
+export const DEMO_CLUSTER = 'demo-cluster';
+export const DEMO_ACCOUNT = '123456789012';
+/** The DbUser the proxy requests; GetClusterCredentials answers with the login name `IAM:analyst`. */
+export const DEMO_DB_USER = 'analyst';
+export const DEMO_LOGIN_NAME = `IAM:${DEMO_DB_USER}`;
+export const DEMO_IDENTITY_ARN = `arn:aws:iam::${DEMO_ACCOUNT}:user/demo-analyst`;
+
+/** One credential the emulator issued (kept in memory for the self-test; never printed). */
+export interface IssuedCredential {
+  readonly user: string;
+  readonly password: string;
+  readonly validUntil: Date;
+}
+
+export interface ControlPlane {
+  readonly emulator: Emulator;
+  /** Who holds which password until when: what the stand-in Redshift checks logins against. */
+  readonly plane: MemoryDataPlane;
+  /** Every credential issued, oldest first. */
+  readonly issued: readonly IssuedCredential[];
+  close(): Promise<void>;
+}
+
+export interface ControlPlaneOptions {
+  /** Lifetime of every issued credential, seconds (the emulator's override of the requested duration). */
+  readonly lifetimeSeconds: number;
+  /** Where the cluster's data plane listens (the stand-in Redshift). */
+  readonly endpoint: { readonly address: string; readonly port: number };
+  readonly onIssued?: (credential: IssuedCredential) => void;
+}
+
+/**
+ * Sets this process's AWS environment to a demo identity only. Returns the temporary folder holding the empty
+ * config files, for removal at exit.
+ */
+export function isolateAwsEnvironment(accessKeyId: string, secretAccessKey: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'redshift-auth-proxy-demo-aws-'));
+  const configFile = path.join(dir, 'config');
+  const credentialsFile = path.join(dir, 'credentials');
+  writeFileSync(configFile, '');
+  writeFileSync(credentialsFile, '');
+  process.env.AWS_ACCESS_KEY_ID = accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = secretAccessKey;
+  process.env.AWS_REGION = DEMO_REGION;
+  process.env.AWS_CONFIG_FILE = configFile;
+  process.env.AWS_SHARED_CREDENTIALS_FILE = credentialsFile;
+  // Nothing else in the provider chain may answer: no profile, no session token, no instance metadata.
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_WEB_IDENTITY_TOKEN_FILE;
+  delete process.env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI;
+  delete process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI;
+  return dir;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  // Keys made up at start: they mean something to this emulator only, and only while it runs.
+  const accessKeyId = `AKIADEMO${randomBytes(6).toString('hex').toUpperCase()}`;
+  const secretAccessKey = randomBytes(30).toString('base64');
+  const awsDir = isolateAwsEnvironment(accessKeyId, secretAccessKey);
+
+  const plane = new MemoryDataPlane({ users: [DEMO_LOGIN_NAME] });
+  const issued: IssuedCredential[] = [];
+  const dataPlane: DataPlane = {
+    issue: async (user, password, validUntil, opts) => {
+      await plane.issue(user, password, validUntil, opts);
+      const credential = { user, password, validUntil };
+      issued.push(credential);
+      options.onIssued?.(credential);
+    },
+    userExists: (user) => plane.userExists(user),
+    groupExists: (name) => plane.groupExists(name),
+  };
+  const allowed = new Set([
+    `arn:aws:redshift:${DEMO_REGION}:${DEMO_ACCOUNT}:dbuser:${DEMO_CLUSTER}/${DEMO_DB_USER}`,
+    `arn:aws:redshift:${DEMO_REGION}:${DEMO_ACCOUNT}:dbname:${DEMO_CLUSTER}/dev`,
+  ]);
+  const emulator = await startEmulator({
+    principals: [{
+      accessKeyId,
+      secretAccessKey,
+      arn: DEMO_IDENTITY_ARN,
+      allow: (action, resource) => action === 'redshift:GetClusterCredentials' && allowed.has(resource),
+    }],
+    clusters: [{ id: DEMO_CLUSTER, endpoint: options.endpoint, region: DEMO_REGION }],
+    dataPlane,
+    lifetimeSeconds: options.lifetimeSeconds,
+  });
+  return {
+    emulator,
+    plane,
+    issued,
+    async close() {
+      await emulator.close();
+      rmSync(awsDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * The whole demo, wired: embedded PostgreSQL → stand-in Redshift (TLS + md5) ← proxy → tools, with the control-
+ * plane emulator issuing the short-lived passwords. Everything listens on 127.0.0.1; only the proxy's port is
+ * chosen by the user, the rest by the OS. `close()` stops the parts in reverse order.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Config } from '../config/config.js';
+import { validateConfig } from '../config/validate-config.js';
+import { createLogger } from '../ops/logger.js';
+import { startProxy } from '../proxy/proxy.js';
+import type { RunningProxy } from '../proxy/proxy.js';
+import { createDemoCertificates } from './certificates.js';
+import { DEMO_CLUSTER, DEMO_DB_USER, DEMO_LOGIN_NAME, DEMO_REGION, startControlPlane } from './control-plane.js';
+import type { ControlPlane } from './control-plane.js';
+import { DEMO_DATABASE, startEmbeddedDatabase } from './embedded-database.js';
+import { startFakeRedshift } from './fake-redshift.js';
+import type { FakeRedshift, FakeRedshiftEvent } from './fake-redshift.js';
+import { SharedBackend } from './shared-backend.js';
+import { proxyLogDestination, storyLine } from './story-log.js';
+import type { Print } from './story-log.js';
+
+export interface DemoOptions {
+  /** The proxy's port on 127.0.0.1 (0: chosen by the OS). */
+  readonly port: number;
+  /** Lifetime of every temporary password, seconds. */
+  readonly lifetimeSeconds: number;
+  /** The proxy's log level ('silent' keeps its lines out of the self-test's output). */
+  readonly proxyLogLevel: 'info' | 'warn' | 'silent';
+  readonly print: Print;
+}
+
+export interface DemoStack {
+  readonly proxy: RunningProxy;
+  /** The port tools connect to. */
+  readonly port: number;
+  readonly redshift: FakeRedshift;
+  readonly control: ControlPlane;
+  /** The CA the proxy was told to trust (PEM), for checks that talk to the stand-in Redshift directly. */
+  readonly caPem: string;
+  /** Everything the stand-in Redshift reported, oldest first. */
+  readonly events: readonly FakeRedshiftEvent[];
+  /** Milliseconds each part took to start. */
+  readonly timings: Readonly<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+/** The proxy could not listen on the port it was given. */
+export class PortInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`127.0.0.1:${port} is already in use`);
+    this.name = 'PortInUseError';
+  }
+}
+
+function describeEvent(e: FakeRedshiftEvent): string {
+  switch (e.kind) {
+    case 'login':
+      return `session ${e.session}: ${e.tls} md5 login accepted for ${e.user} on "${e.database}" (password valid until ${e.validUntil.toISOString().slice(11, 19)})`;
+    case 'refused':
+      return `session ${e.session}: refused ${e.user ?? '(no user)'} with ${e.code}: ${e.reason}`;
+    case 'closed':
+      return `session ${e.session}: ${e.user} disconnected`;
+    default:
+      return String(e satisfies never);
+  }
+}
+
+export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
+  const { print } = options;
+  const timings: Record<string, number> = {};
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  const timed = async <T>(name: string, start: () => Promise<T> | T): Promise<T> => {
+    const t0 = performance.now();
+    const value = await start();
+    timings[name] = Math.round(performance.now() - t0);
+    return value;
+  };
+  try {
+    const database = await timed('database', () => startEmbeddedDatabase([DEMO_LOGIN_NAME]));
+    cleanups.push(() => database.close());
+    const backend = await SharedBackend.start(database.db, DEMO_DATABASE);
+    const certificates = await timed('certificates', () => createDemoCertificates());
+    const dir = mkdtempSync(path.join(tmpdir(), 'redshift-auth-proxy-demo-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const caFile = path.join(dir, 'demo-ca.pem');
+    writeFileSync(caFile, certificates.caPem);
+
+    const events: FakeRedshiftEvent[] = [];
+    // The control plane needs the data plane's address and the data plane needs the issued passwords: the
+    // stand-in Redshift looks them up late, through this reference.
+    let control: ControlPlane | undefined;
+    const redshift = await timed('redshift', () => startFakeRedshift({
+      certificates,
+      backend,
+      database: DEMO_DATABASE,
+      issued: (user) => control?.plane.roles.get(user),
+      onEvent: (e) => {
+        events.push(e);
+        if (options.proxyLogLevel !== 'silent') storyLine(print, 'redshift', describeEvent(e));
+      },
+    }));
+    cleanups.push(() => redshift.close());
+    control = await timed('emulator', () => startControlPlane({
+      lifetimeSeconds: options.lifetimeSeconds,
+      endpoint: { address: redshift.host, port: redshift.port },
+      onIssued: (c) => {
+        if (options.proxyLogLevel === 'silent') return;
+        storyLine(print, 'aws', `GetClusterCredentials: issued a password for ${c.user}, valid until ${c.validUntil.toISOString().slice(11, 19)} (${options.lifetimeSeconds} s)`);
+      },
+    }));
+    const controlPlane = control;
+    cleanups.push(() => controlPlane.close());
+
+    const config: Config = {
+      listeners: [{
+        host: '127.0.0.1',
+        port: options.port,
+        target: {
+          upstreamHost: redshift.host,
+          upstreamPort: redshift.port,
+          clusterId: DEMO_CLUSTER,
+          region: DEMO_REGION,
+          dbUser: DEMO_DB_USER,
+          dbGroups: [],
+          autoCreate: false,
+          withIam: false,
+          awsEndpointUrl: control.emulator.url,
+          caFile,
+        },
+      }],
+      startupTimeoutMs: 10_000,
+      connectTimeoutMs: 5_000,
+      maxStartupPacket: 10_000,
+      logLevel: options.proxyLogLevel,
+    };
+    const problems = validateConfig(config);
+    if (problems.length > 0) throw new Error(`demo configuration is invalid: ${problems.join('; ')}`);
+    const log = createLogger(options.proxyLogLevel, proxyLogDestination(print));
+    const proxy = await timed('proxy', () => startProxy(config, log).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(options.port);
+      throw err;
+    }));
+    cleanups.push(() => proxy.close());
+    return {
+      proxy,
+      port: proxy.addresses[0]?.port ?? options.port,
+      redshift,
+      control: controlPlane,
+      caPem: certificates.caPem,
+      events,
+      timings,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

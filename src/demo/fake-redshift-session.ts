@@ -1,0 +1,261 @@
+/**
+ * One connection to the stand-in Redshift, as an explicit state machine:
+ *
+ *   ssl-request ──'S', TLS handshake──► startup ──AuthenticationMD5Password──► password ──ok──► ready (relay) ─► closed
+ *
+ * Like a Redshift cluster it speaks TLS only (a plaintext StartupMessage is refused, as by a `hostssl`-only
+ * pg_hba.conf), asks for an md5 password with a fresh random salt, and accepts only a password the control-plane
+ * emulator issued to that user and only until its VALID UNTIL — afterwards the login fails with 28P01, exactly as
+ * PostgreSQL answers an expired password. After login the session's frames are relayed to the shared PGlite backend.
+ * https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-START-UP
+ */
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import type net from 'node:net';
+import tls from 'node:tls';
+import { AUTHENTICATION_OK, backendKeyData, errorResponse, readyForQuery } from '../protocol/backend-messages.js';
+import type { ErrorFields } from '../protocol/backend-messages.js';
+import { bytes, int32, message } from '../protocol/builder.js';
+import { AuthCode, BackendCode, FrontendCode, SslAnswer, TxStatus } from '../protocol/codes.js';
+import { FrameReader } from '../protocol/frame-reader.js';
+import type { Frame } from '../protocol/frame-reader.js';
+import { decodeStartupPacket } from '../protocol/startup-packet.js';
+import type { StartupPacket } from '../protocol/startup-packet.js';
+import { SqlState } from '../protocol/sqlstate.js';
+import type { BackendSession, SharedBackend } from './shared-backend.js';
+import { scopeNames } from './statement-names.js';
+
+/** What the emulator issued: MemoryDataPlane's roles fit this shape. */
+export interface IssuedPassword {
+  readonly password: string;
+  readonly validUntil: Date;
+}
+
+export type FakeRedshiftEvent =
+  | { readonly kind: 'login'; readonly session: number; readonly user: string; readonly database: string;
+    readonly tls: string; readonly validUntil: Date }
+  | { readonly kind: 'refused'; readonly session: number; readonly user?: string; readonly code: string;
+    readonly reason: string }
+  | { readonly kind: 'closed'; readonly session: number; readonly user: string };
+
+export interface SessionDeps {
+  readonly secureContext: tls.SecureContext;
+  readonly backend: SharedBackend;
+  readonly database: string;
+  readonly issued: (user: string) => IssuedPassword | undefined;
+  readonly onEvent: (event: FakeRedshiftEvent) => void;
+}
+
+const Step = {
+  SslRequest: 'ssl-request',
+  Startup: 'startup',
+  Password: 'password',
+  Ready: 'ready',
+  Closed: 'closed',
+} as const;
+type Step = (typeof Step)[keyof typeof Step];
+
+/** Queries and their results can be large; this bounds one frontend frame, as PostgreSQL's 1 GB limit does. */
+const MAX_FRAME = 64 * 1024 * 1024;
+/** A client that has not logged in within this time is dropped, like authentication_timeout. */
+const LOGIN_TIMEOUT_MS = 10_000;
+
+export function md5Answer(password: string, user: string, salt: Buffer): string {
+  const inner = createHash('md5').update(password + user, 'utf8').digest('hex');
+  return `md5${createHash('md5').update(inner, 'ascii').update(salt).digest('hex')}`;
+}
+
+export class FakeRedshiftSession {
+  private step: Step = Step.SslRequest;
+  private socket: net.Socket;
+  private readonly reader = new FrameReader(MAX_FRAME);
+  private readonly salt = randomBytes(4);
+  private user = '';
+  private database = '';
+  private applicationName = '';
+  private backendSession: BackendSession | undefined;
+  /** Batches run strictly in order; the socket is paused while one runs. */
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(plain: net.Socket, readonly id: number, private readonly deps: SessionDeps) {
+    this.socket = plain;
+    plain.setTimeout(LOGIN_TIMEOUT_MS, () => plain.destroy());
+    plain.on('data', this.onData);
+    plain.on('error', () => undefined);
+    plain.once('close', () => this.onClose());
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.reader.push(chunk);
+    try {
+      this.advance();
+    } catch (err) {
+      this.refuse({ severity: 'FATAL', code: SqlState.ProtocolViolation, message: err instanceof Error ? err.message : String(err) });
+    }
+  };
+
+  private advance(): void {
+    for (;;) {
+      switch (this.step) {
+        case Step.SslRequest: {
+          const frame = this.reader.nextUntyped();
+          if (!frame) return;
+          this.onFirstPacket(decodeStartupPacket(frame.body));
+          break;
+        }
+        case Step.Startup: {
+          const frame = this.reader.nextUntyped();
+          if (!frame) return;
+          this.onStartup(decodeStartupPacket(frame.body));
+          break;
+        }
+        case Step.Password: {
+          const frame = this.reader.nextTyped();
+          if (!frame) return;
+          this.onPassword(frame);
+          break;
+        }
+        case Step.Ready:
+          this.relay();
+          return;
+        case Step.Closed:
+          return;
+        default:
+          throw new Error(`unknown step ${String(this.step satisfies never)}`);
+      }
+    }
+  }
+
+  private onFirstPacket(packet: StartupPacket): void {
+    switch (packet.kind) {
+      case 'ssl':
+        return this.startTls();
+      case 'gssenc':
+        this.socket.write(Buffer.from([SslAnswer.No]));
+        return;
+      case 'cancel':
+        // PGlite runs one statement at a time in this process and cannot be interrupted: nothing to cancel.
+        this.close();
+        return;
+      case 'startup':
+        this.user = packet.params.get('user') ?? '';
+        return this.refuse({ severity: 'FATAL', code: SqlState.InvalidAuthorizationSpecification,
+          message: `no pg_hba.conf entry for host "${this.socket.remoteAddress ?? ''}", user "${this.user}", database "${packet.params.get('database') ?? ''}", no encryption`,
+          hint: 'This server, like Redshift here, accepts TLS connections only.' }, 'plaintext startup refused');
+      default:
+        throw new Error(`unknown packet ${String(packet satisfies never)}`);
+    }
+  }
+
+  private startTls(): void {
+    // Bytes sent after SSLRequest but before the handshake would be unencrypted and injectable (CVE-2021-23214).
+    if (this.reader.buffered > 0) throw new Error('data after SSLRequest before the TLS handshake');
+    const plain = this.socket;
+    plain.off('data', this.onData);
+    plain.write(Buffer.from([SslAnswer.Yes]));
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.deps.secureContext });
+    secure.on('error', () => secure.destroy());
+    secure.on('data', this.onData);
+    this.socket = secure;
+    this.step = Step.Startup;
+  }
+
+  private onStartup(packet: StartupPacket): void {
+    if (packet.kind !== 'startup') throw new Error(`unexpected ${packet.kind} request inside TLS`);
+    if (packet.major !== 3) {
+      return this.refuse({ severity: 'FATAL', code: SqlState.FeatureNotSupported,
+        message: `unsupported frontend protocol ${packet.major}.${packet.minor}: server supports 3.0` });
+    }
+    this.user = packet.params.get('user') ?? '';
+    if (this.user === '') {
+      return this.refuse({ severity: 'FATAL', code: SqlState.InvalidAuthorizationSpecification,
+        message: 'no PostgreSQL user name specified in startup packet' });
+    }
+    this.database = packet.params.get('database') ?? this.user;
+    this.applicationName = packet.params.get('application_name') ?? '';
+    // https://www.postgresql.org/docs/current/protocol-message-formats.html#PROTOCOL-MESSAGE-FORMATS-AUTHENTICATIONMD5PASSWORD
+    this.socket.write(message(BackendCode.Authentication, [int32(AuthCode.MD5Password), bytes(this.salt)]));
+    this.step = Step.Password;
+  }
+
+  private onPassword(frame: Frame): void {
+    if (frame.type !== FrontendCode.Password) throw new Error('expected a password response');
+    const given = frame.body.subarray(0, Math.max(0, frame.body.indexOf(0)));
+    const issued = this.deps.issued(this.user);
+    const failed: ErrorFields = { severity: 'FATAL', code: SqlState.InvalidPassword,
+      message: `password authentication failed for user "${this.user}"` };
+    const expected = issued && issued.password !== '' ? Buffer.from(md5Answer(issued.password, this.user, this.salt)) : undefined;
+    if (!issued || !expected || expected.length !== given.length || !timingSafeEqual(expected, given)) {
+      return this.refuse(failed, issued?.password ? 'wrong password' : 'no credential was issued to this user');
+    }
+    // PostgreSQL tells the client only "password authentication failed"; the reason goes to the server log.
+    if (Date.now() >= issued.validUntil.getTime()) {
+      return this.refuse(failed, `password expired at ${issued.validUntil.toISOString()}`);
+    }
+    if (this.database !== this.deps.database) {
+      return this.refuse({ severity: 'FATAL', code: SqlState.InvalidCatalogName,
+        message: `database "${this.database}" does not exist`, hint: `This demo serves the database "${this.deps.database}".` });
+    }
+    this.backendSession = { id: this.id, user: this.user, awaitingSync: false };
+    this.socket.write(Buffer.concat([
+      AUTHENTICATION_OK,
+      ...this.deps.backend.parameterFrames(this.user, this.applicationName),
+      backendKeyData(randomInt(1, 2 ** 31), randomInt(0, 2 ** 31)),
+      readyForQuery(TxStatus.Idle),
+    ]));
+    this.socket.setTimeout(0);
+    this.step = Step.Ready;
+    const protocol = this.socket instanceof tls.TLSSocket ? this.socket.getProtocol() ?? 'TLS' : 'none';
+    this.deps.onEvent({ kind: 'login', session: this.id, user: this.user, database: this.database, tls: protocol,
+      validUntil: issued.validUntil });
+  }
+
+  /** Whole frames go to the backend as one batch; Terminate ends the session here (PGlite must not exit). */
+  private relay(): void {
+    const frames: Buffer[] = [];
+    let terminate = false;
+    for (let frame = this.reader.nextTyped(); frame; frame = this.reader.nextTyped()) {
+      if (frame.type === FrontendCode.Terminate) {
+        terminate = true;
+        break;
+      }
+      frames.push(scopeNames(frame.raw, `s${this.id}.`));
+    }
+    const session = this.backendSession;
+    if (!session) return;
+    if (frames.length > 0) {
+      const batch = Buffer.concat(frames);
+      this.socket.pause();
+      this.running = this.running
+        .then(() => this.deps.backend.run(session, batch, (chunk) => this.socket.write(chunk)))
+        .then(() => {
+          this.socket.resume();
+        }, () => this.close());
+    }
+    if (terminate) void this.running.then(() => this.close());
+  }
+
+  private refuse(fields: ErrorFields, reason: string = fields.message): void {
+    this.deps.onEvent({ kind: 'refused', session: this.id, user: this.user || undefined, code: fields.code, reason });
+    this.step = Step.Closed;
+    this.socket.end(errorResponse(fields));
+  }
+
+  private close(): void {
+    this.step = Step.Closed;
+    this.socket.end();
+  }
+
+  private onClose(): void {
+    this.step = Step.Closed;
+    const session = this.backendSession;
+    if (!session) return;
+    this.backendSession = undefined;
+    this.deps.backend.withdraw(session);
+    void this.running.finally(() => this.deps.backend.end(session)).catch(() => undefined);
+    this.deps.onEvent({ kind: 'closed', session: this.id, user: this.user });
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The operations endpoint (--http-listen): GET /healthz (liveness: the process answers), /readyz (readiness, see
+ * readiness.ts; 503 with the JSON reason when not ready) and /metrics (Prometheus text format). Nothing here
+ * changes the proxy, and nothing it returns is secret.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HttpListenConfig } from '../config/config.js';
+import type { Logger } from './logger.js';
+import type { ProxyMetrics } from './metrics.js';
+import type { Readiness } from './readiness.js';
+
+export interface OpsServer {
+  readonly address: AddressInfo;
+  close(): Promise<void>;
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+const json = (value: unknown): string => `${JSON.stringify(value)}\n`;
+
+export async function startOpsServer(listen: HttpListenConfig, metrics: ProxyMetrics, readiness: Readiness,
+  log: Logger): Promise<OpsServer> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'application/json', json({ error: 'only GET is served' }));
+      return;
+    }
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const handle = async (): Promise<void> => {
+      switch (path) {
+        case '/healthz':
+          send(res, 200, 'application/json', json({ status: 'ok' }));
+          return;
+        case '/readyz': {
+          const report = await readiness.report();
+          send(res, report.ready ? 200 : 503, 'application/json', json(report));
+          return;
+        }
+        case '/metrics':
+          send(res, 200, metrics.registry.contentType, await metrics.text());
+          return;
+        default:
+          send(res, 404, 'application/json', json({ error: `no such endpoint ${path}; try /healthz, /readyz or /metrics` }));
+      }
+    };
+    handle().catch((err: unknown) => {
+      log.error({ err: err instanceof Error ? err.message : String(err), path }, 'operations endpoint failed');
+      if (!res.headersSent) send(res, 500, 'application/json', json({ error: 'internal error' }));
+      else res.destroy();
+    });
+  });
+  // Probes and scrapers open a connection per request; do not let idle keep-alives hold shutdown up.
+  server.keepAliveTimeout = 2_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: listen.host, port: listen.port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  log.info({ address: address.address, port: address.port }, 'operations endpoint: /healthz /readyz /metrics');
+  return {
+    address,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}

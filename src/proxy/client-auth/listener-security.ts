@@ -1,0 +1,25 @@
+/**
+ * What a listener asks of its clients before they get an IAM session: TLS (optional or required), a password
+ * checked with SCRAM-SHA-256, and/or a client certificate signed by a configured CA.
+ */
+import type { ListenerConfig } from '../../config/config.js';
+import { ClientTls } from '../client-tls.js';
+import { scramVerifier } from './scram-server.js';
+import type { ScramVerifier } from './scram-server.js';
+
+export interface ListenerSecurity {
+  readonly tls?: ClientTls | undefined;
+  readonly requireTls: boolean;
+  readonly scram?: ScramVerifier | undefined;
+}
+
+export function listenerSecurity(listener: ListenerConfig): ListenerSecurity {
+  const tlsConfig = listener.clientTls;
+  const auth = listener.clientAuth;
+  return {
+    tls: tlsConfig ? new ClientTls({ certFile: tlsConfig.certFile, keyFile: tlsConfig.keyFile, clientCaFile: auth?.caFile }) : undefined,
+    // A client certificate can only be checked over TLS: asking for one implies requiring TLS.
+    requireTls: Boolean(tlsConfig?.require || auth?.caFile),
+    scram: auth?.password ? scramVerifier(auth.password) : undefined,
+  };
+}
