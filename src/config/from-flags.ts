@@ -33,6 +33,7 @@ export interface Flags {
   allowedUsers?: string;
   startupTimeout?: number;
   idleRelease?: number;
+  warm?: number;
   connectTimeout?: number;
   shutdownGrace?: number;
   maxConnections?: number;
@@ -117,6 +118,7 @@ export function configFromFlags(flags: Flags, base?: Config): Config {
     shutdownGraceMs: seconds(flags.shutdownGrace, base?.shutdownGraceMs) ?? DEFAULTS.shutdownGraceMs,
     maxConnections: flags.maxConnections ?? base?.maxConnections,
     idleReleaseMs: seconds(flags.idleRelease, base?.idleReleaseMs),
+    warm: flags.warm ?? base?.warm,
     httpListen: flags.httpListen !== undefined ? parseHttpListen(flags.httpListen) : base?.httpListen,
   };
 }

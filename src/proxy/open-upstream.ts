@@ -16,6 +16,8 @@ export interface UpstreamSession {
   readonly socket: TLSSocket;
   readonly endpoint: UpstreamEndpoint;
   readonly dbUser: string;
+  /** When the credential this connection logged in with expires (warm spares are not kept beyond it). */
+  readonly credentialExpiresAt: Date;
   readonly database: string;
   readonly statusFrames: readonly Buffer[];
   readonly backendKey: BackendKey | undefined;
@@ -58,7 +60,7 @@ async function attempt(target: Target, resolved: ResolvedLogin, clientParams: Re
   try {
     const params = upstreamParams(clientParams, resolved.credential.user, database);
     const result = await login(socket, params, { user: resolved.credential.user, password: resolved.credential.password }, signal);
-    return { socket, endpoint, dbUser: resolved.credential.user, database, ...result };
+    return { socket, endpoint, dbUser: resolved.credential.user, database, credentialExpiresAt: resolved.credential.expiresAt, ...result };
   } catch (err) {
     socket.destroy();
     throw err;

@@ -12,6 +12,7 @@ import { ConnectionBudget, Listener } from './listener.js';
 import { ConfiguredTarget } from './configured-target.js';
 import type { Target } from './target.js';
 import { listenerSecurity } from './client-auth/listener-security.js';
+import { WarmPool } from './warm-pool.js';
 
 export interface RunningProxy {
   readonly listeners: readonly Listener[];
@@ -47,8 +48,10 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
     target: new ConfiguredTarget(l.target, cache, config.connectTimeoutMs, (ms) => metrics.upstreamConnected(ms)),
   }));
   const cancelKeys = new CancelKeys();
-  const listeners = targets.map(({ listener: l, target }) => new Listener(l.unixSocket !== undefined ? { path: l.unixSocket } : l, {
+  const pools = targets.map(({ target }) => (config.warm && config.warm > 0 ? new WarmPool(target, config.warm, log) : undefined));
+  const listeners = targets.map(({ listener: l, target }, i) => new Listener(l.unixSocket !== undefined ? { path: l.unixSocket } : l, {
     target,
+    warmPool: pools[i],
     security: listenerSecurity(l),
     cancelKeys,
     limits: { startupTimeoutMs: config.startupTimeoutMs, maxStartupPacket: config.maxStartupPacket,
@@ -71,6 +74,7 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
     targets,
     metrics,
     async close(graceMs = 0) {
+      for (const p of pools) p?.close();
       await Promise.all(listeners.map((l) => l.close(graceMs)));
       cache.close();
     },

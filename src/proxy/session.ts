@@ -28,6 +28,7 @@ import type { UpstreamSession } from './open-upstream.js';
 import { Relay } from './relay.js';
 import type { RelayEnd } from './relay.js';
 import type { Target } from './target.js';
+import type { WarmPool } from './warm-pool.js';
 import type { ListenerSecurity } from './client-auth/listener-security.js';
 import { saslStart, ScramServerExchange } from './client-auth/scram-server.js';
 
@@ -40,6 +41,8 @@ export interface SessionLimits {
 
 export interface SessionDeps {
   readonly target: Target;
+  /** Pre-opened upstream connections (--warm); absent: every session connects fresh. */
+  readonly warmPool?: WarmPool | undefined;
   /** Client TLS and authentication; absent: plaintext, trusted (loopback). */
   readonly security?: ListenerSecurity | undefined;
   readonly cancelKeys: CancelKeys;
@@ -264,7 +267,9 @@ export class Session {
   private async connect(): Promise<void> {
     try {
       this.client.pause();
-      this.upstream = await openUpstream(this.deps.target, this.params, this.abort.signal);
+      this.upstream = this.deps.warmPool
+        ? await this.deps.warmPool.acquire(this.params, this.abort.signal)
+        : await openUpstream(this.deps.target, this.params, this.abort.signal);
       this.summary.dbUser = this.upstream.dbUser;
       this.summary.database = this.upstream.database;
       if (this.state !== 'logging-in') {
