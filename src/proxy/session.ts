@@ -506,6 +506,13 @@ export class Session {
     if (this.state === 'relaying' && !end) return; // the relay reports its own end
     this.state = 'closed';
     clearTimeout(this.startupTimer);
+    // The connection ends with the session, as PostgreSQL closes it after Terminate; a client that only waits for
+    // the close must see it.
+    if (!this.client.destroyed) {
+      const client = this.client;
+      client.end();
+      setTimeout(() => client.destroy(), 1_000).unref();
+    }
     this.client.off('data', this.onFailedData);
     this.client.off('data', this.onReleasedData);
     clearTimeout(this.idleTimer);

@@ -1,20 +1,15 @@
 /**
- * `--warm N`: pre-opened, logged-in TLS connections to Redshift per identity and database, handed to new clients so
- * that connecting through the proxy skips the TCP, TLS and login round trips. The client's own startup parameters
- * are applied to the spare with SET, and the ParameterStatus values it would have seen at a fresh login are
- * reported. Spares are closed when their credential expires or after sitting unused too long.
+ * `--warm N`: pre-opened, logged-in TLS connections to Redshift, handed to new clients so that connecting through the
+ * proxy skips the TCP, TLS and login round trips. Spares are kept per identity, database *and startup parameters*:
+ * a spare logged in with exactly the parameters the client sends is indistinguishable from the client's own login
+ * (ParameterStatus, session defaults that RESET ALL returns to, pg_stat_activity), and dashboards reconnect with the
+ * same parameters every time. Spares are closed when their credential expires or after sitting unused too long.
  */
 import type { Logger } from '../ops/logger.js';
-import { BackendCode } from '../protocol/codes.js';
-import { cstring, message } from '../protocol/builder.js';
-import { decodeErrorFields } from '../protocol/error-fields.js';
-import { FrameReader } from '../protocol/frame-reader.js';
 import { openUpstream } from './open-upstream.js';
 import type { UpstreamSession } from './open-upstream.js';
 import type { Target } from './target.js';
 
-/** Startup parameters that are not run-time settings. */
-const NOT_SETTINGS = new Set(['user', 'database', 'replication', 'options']);
 const MAX_IDLE_MS = 5 * 60_000;
 
 interface Spare {
@@ -29,24 +24,15 @@ export class WarmPool {
 
   constructor(private readonly target: Target, private readonly size: number, private readonly log: Logger) {}
 
-  /** A logged-in upstream for this client: a spare with its parameters applied, else a fresh connection. */
+  /** A logged-in upstream for this client: a matching spare, else a fresh connection (and spares for next time). */
   async acquire(clientParams: ReadonlyMap<string, string>, signal: AbortSignal): Promise<UpstreamSession> {
     const user = clientParams.get('user') as string;
     this.target.checkUser(user);
     const database = this.target.databaseFor(clientParams.get('database'));
-    const key = this.target.source.keyFor(this.target.requestFor(user, database));
-    const base = new Map([['user', user], ['database', database]]);
+    const key = JSON.stringify([this.target.source.keyFor(this.target.requestFor(user, database)), [...clientParams]]);
     const spare = this.take(key);
-    this.replenish(key, base);
-    if (spare) {
-      try {
-        return await applyParams(spare.session, clientParams);
-      } catch (err) {
-        spare.session.socket.destroy();
-        this.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'warm spare could not take the client\'s settings');
-      }
-    }
-    return openUpstream(this.target, clientParams, signal);
+    this.replenish(key, new Map(clientParams));
+    return spare ? spare.session : openUpstream(this.target, clientParams, signal);
   }
 
   close(): void {
@@ -96,68 +82,4 @@ export class WarmPool {
       this.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'could not open a warm spare');
     });
   }
-}
-
-/** `-c name=value` and `--name=value` settings from a startup `options` string. */
-export function optionSettings(options: string): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  const words = options.match(/(?:\\.|\S)+/g) ?? [];
-  for (let i = 0; i < words.length; i++) {
-    const w = (words[i] as string).replace(/\\(.)/g, '$1');
-    const setting = w === '-c' ? (words[++i] ?? '').replace(/\\(.)/g, '$1') : w.startsWith('--') ? w.slice(2) : w.startsWith('-c') ? w.slice(2) : '';
-    const eq = setting.indexOf('=');
-    if (eq > 0) out.push([setting.slice(0, eq).replace(/-/g, '_'), setting.slice(eq + 1)]);
-  }
-  return out;
-}
-
-/** Applies the client's startup settings to a spare with one simple query; resolves with the session to hand over. */
-function applyParams(session: UpstreamSession, clientParams: ReadonlyMap<string, string>): Promise<UpstreamSession> {
-  const settings: Array<[string, string]> = [];
-  for (const [k, v] of clientParams) if (!NOT_SETTINGS.has(k)) settings.push([k, v]);
-  settings.push(...optionSettings(clientParams.get('options') ?? ''));
-  const statusByName = new Map<string, Buffer>();
-  for (const f of session.statusFrames) {
-    if (f[0] === BackendCode.ParameterStatus) statusByName.set(f.toString('utf8', 5, f.indexOf(0, 5)), f);
-  }
-  if (settings.length === 0) return Promise.resolve(session);
-  const sql = settings.map(([k, v]) => `SET ${quoteIdent(k)} = ${quoteLiteral(v)}`).join('; ');
-  const socket = session.socket;
-  return new Promise((resolve, reject) => {
-    const reader = new FrameReader(1 << 20);
-    let failure: string | undefined;
-    const finish = (err?: Error): void => {
-      socket.off('data', onData);
-      socket.off('close', onClose);
-      socket.pause();
-      if (err) reject(err);
-      else {
-        resolve({ ...session, statusFrames: [...statusByName.values()], leftover: reader.drain() });
-      }
-    };
-    const onClose = (): void => finish(new Error('the warm connection closed'));
-    const onData = (chunk: Buffer): void => {
-      reader.push(chunk);
-      for (let f = reader.nextTyped(); f; f = reader.nextTyped()) {
-        if (f.type === BackendCode.ParameterStatus) statusByName.set(f.body.toString('utf8', 0, f.body.indexOf(0)), Buffer.from(f.raw));
-        else if (f.type === BackendCode.ErrorResponse) failure ??= decodeErrorFields(f.body).message;
-        else if (f.type === BackendCode.ReadyForQuery) {
-          finish(failure ? new Error(failure) : undefined);
-          return;
-        }
-      }
-    };
-    socket.on('data', onData);
-    socket.once('close', onClose);
-    socket.write(message(0x51, [cstring(sql)]));
-    socket.resume();
-  });
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-function quoteLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
 }

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { OTHER_DATABASE, requireInstalled, runProgram, startClientStack } from './harness.js';
+import { OTHER_DATABASE, requireInstalled, runProgram, startClientStack, waitFor } from './harness.js';
 import type { Stack } from '../support/stack.js';
 
 let stack: Stack;
@@ -200,5 +200,46 @@ describe('ending a session through the proxy', () => {
     ]);
     c.socket.destroy();
     expect(outcome).toBe('closed');
+  });
+});
+
+/**
+ * A warm spare (`--warm`) logged in before the client arrived. Whatever the proxy does instead must look like a fresh login: explicit parameters win
+ * over `options` (PostgreSQL applies `options` first), and they stay the session's defaults, so `RESET ALL`
+ * (which connection pools run between borrowers) returns to them rather than to the server's defaults.
+ */
+describe.each([
+  { mode: 'a fresh login per client', warm: 0 },
+  { mode: '--warm 1 (a spare logged in beforehand)', warm: 1 },
+])('startup parameters with $mode', ({ warm }) => {
+  const settings = "select current_setting('application_name'), current_setting('search_path'), " +
+    "current_setting('statement_timeout'), current_setting('DateStyle'), current_setting('client_encoding'), chr(233)";
+  /** What a direct PostgreSQL login with the environment below gives, before and after RESET ALL. */
+  const expected = 'dashboards|pg_catalog|4321ms|SQL, DMY|LATIN1|\u00e9';
+
+  it('psql sees its startup settings, before and after RESET ALL, on every connection', async () => {
+    const proxy = await stack.startProxy({}, { warm });
+    const port = proxy.addresses[0]?.port as number;
+    const user = `warm_${warm}`;
+    const run = (): Promise<string> => runProgram('psql', ['-X', '-A', '-t', '-F', '|', '-c', settings, '-c', 'reset all', '-c', settings], {
+      env: {
+        PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: user, PGDATABASE: 'dev', PGAPPNAME: 'dashboards',
+        PGCLIENTENCODING: 'LATIN1', PGDATESTYLE: 'SQL, DMY', PGCONNECT_TIMEOUT: '15',
+        PGOPTIONS: '-c search_path=pg_catalog -c statement_timeout=4321 -c application_name=overridden',
+      },
+      timeoutMs: 30_000,
+    }).then((r) => {
+      expect(r.stderr).toBe('');
+      return r.stdoutBytes.toString('latin1');
+    });
+    // Between psql runs only the spare is logged in as this user (psql has hung up by then).
+    const spares = async (): Promise<number> => (await stack.bed.superuserQuery<{ n: number }>(
+      'select count(*)::int as n from pg_stat_activity where usename = $1', [`IAMA:${user}`],
+      'postgres'))[0]?.n ?? 0;
+    // The first connection logs in fresh (and, with --warm, has a spare opened); the second takes the spare.
+    for (let i = 0; i < 2; i++) {
+      if (warm > 0 && i > 0) await waitFor(async () => (await spares()) >= warm, 'a warm spare to be logged in');
+      expect((await run()).trim().split('\n'), `connection ${i + 1}`).toEqual([expected, 'RESET', expected]);
+    }
   });
 });
