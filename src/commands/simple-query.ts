@@ -47,6 +47,8 @@ export function simpleQuery(socket: Duplex, sql: string, timeoutMs: number): Pro
         default:
       }
     });
+    // The login left the socket paused (explicitly, so a 'data' listener alone does not resume it).
+    socket.resume();
     socket.write(serialize.query(sql));
   });
 }

@@ -79,8 +79,10 @@ export async function runStart(config: Config): Promise<number> {
   });
   const graceMs = config.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs;
   exitCode = SIGNAL_EXIT[signal] ?? 1;
+  // close() stops accepting before it first yields, so the line below is true when it is read.
+  const closing = proxy.close(graceMs);
   log.info({ signal, graceMs }, 'shutting down: no new connections; open sessions may finish (a second signal exits now)');
-  await proxy.close(graceMs);
+  await closing;
   await ops?.close();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

@@ -47,6 +47,8 @@ function resourcesFor(action: string, denied: DeniedCall, ctx: HintContext): str
   const account = parts[4] || denied.caller?.split(':')[4] || '<account-id>';
   const filled = ctx.resources.map((r) => r.replace('<region>', region).replace('<account-id>', account));
   const kinds = RESOURCE_KINDS[action];
+  // An action this call does not know the resources of (sts:AssumeRole, a lookup): the refused ARN says it all.
+  if (!kinds && denied.resource) return [denied.resource];
   const relevant = kinds ? filled.filter((r) => kinds.some((k) => r.includes(k))) : filled;
   const known = relevant.filter((r) => !r.includes('<'));
   if (denied.resource && !known.includes(denied.resource)) known.unshift(denied.resource);

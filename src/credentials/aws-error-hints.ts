@@ -10,6 +10,7 @@ import type { ClientErrorFields } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { accessDeniedFields } from './access-denied.js';
 import { RateLimitedError } from './credential-cache.js';
+import { EndpointNotReadyError } from './endpoint-discovery.js';
 import { effectiveProfile, sharedFiles, triedSources } from './provider-chain-report.js';
 import { isThrottling } from './retry-policy.js';
 
@@ -44,6 +45,8 @@ const EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpire
 const NOT_FOUND = new Set(['ClusterNotFoundFault', 'ClusterNotFound']);
 const BAD_PARAMETER = new Set(['InvalidParameterValue', 'InvalidParameterValueException', 'ValidationException',
   'InvalidParameterCombination', 'MissingParameter']);
+/** GetClusterCredentialsWithIAM for a caller that is no IAM user or role (the SDK's class for it is …Fault). */
+const NO_IDENTITY_USER = new Set(['UnsupportedOperationFault', 'UnsupportedOperation']);
 const NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE']);
 /** Provider-chain errors: the SDK could not get an AWS identity at all (no API call was made). */
 const PROVIDER_ERRORS = new Set(['CredentialsProviderError', 'TokenProviderError']);
@@ -67,6 +70,11 @@ function classify(err: unknown, name: string, text: string, ctx: HintContext, en
     return { code: unable,
       message: `the proxy asked AWS for credentials too often (${err.limit} times in a minute) and is waiting before the next request`,
       hint: 'Wait a minute and connect again; if this repeats, the database may be refusing the issued credentials — check the proxy log.' };
+  }
+  if (err instanceof EndpointNotReadyError) {
+    return { code: unable,
+      message: `Redshift has no address for ${err.what} yet (status ${err.status})`,
+      hint: 'Wait until it is available (resume a paused cluster), or give --upstream HOST[:PORT].' };
   }
   if (PROVIDER_ERRORS.has(name) && /\bSSO\b/i.test(text)) {
     const expired = /expired|cannot refresh/i.test(text);
@@ -114,7 +122,7 @@ function classify(err: unknown, name: string, text: string, ctx: HintContext, en
       message: `database group "${group[1] ?? ''}" does not exist in ${ctx.targetName}`,
       hint: 'Check the names in --db-groups (they are case-sensitive), or ask an administrator to CREATE GROUP it.' };
   }
-  if (name === 'UnsupportedOperation' || (BAD_PARAMETER.has(name) && /neither an IAM user nor an assumed role/i.test(text))) {
+  if (NO_IDENTITY_USER.has(name) || (BAD_PARAMETER.has(name) && /neither an IAM user nor an assumed role/i.test(text))) {
     return { code: refused,
       message: `${ctx.action} cannot derive a database user from this AWS identity`,
       hint: 'Use an IAM user or role (an SSO profile is a role), or leave out --with-iam and name the user with --db-user.' };
@@ -140,8 +148,10 @@ function classify(err: unknown, name: string, text: string, ctx: HintContext, en
       message: `the proxy cannot reach the AWS API${ctx.endpointUrl ? ` at ${ctx.endpointUrl}` : ''}`,
       hint: 'Check the network, proxy settings (HTTPS_PROXY) and --aws-endpoint-url, then connect again.' };
   }
+  const lookup = ctx.action === 'DescribeClusters' || ctx.action === 'GetWorkgroup';
   return { code: unable,
-    message: `the proxy could not get temporary Redshift credentials (${name})`,
+    message: lookup ? `the proxy could not look up the endpoint of ${ctx.targetName} (${name})`
+      : `the proxy could not get temporary Redshift credentials (${name})`,
     hint: 'The detail holds AWS\'s answer; if it does not explain the problem, run the proxy with --log-level debug.' };
 }
 

@@ -7,6 +7,14 @@ import { GetWorkgroupCommand, RedshiftServerlessClient } from '@aws-sdk/client-r
 import { sdkClientConfig } from './aws-clients.js';
 import type { AwsSettings } from './aws-clients.js';
 
+/** The cluster or workgroup exists but has no address to connect to yet (creating, paused, modifying). */
+export class EndpointNotReadyError extends Error {
+  constructor(readonly what: string, readonly status: string) {
+    super(`${what} has no endpoint yet (status ${status})`);
+    this.name = 'EndpointNotReadyError';
+  }
+}
+
 export interface DiscoveredEndpoint {
   readonly host: string;
   readonly port: number;
@@ -17,7 +25,7 @@ export async function discoverClusterEndpoint(clusterId: string, aws: AwsSetting
   try {
     const out = await client.send(new DescribeClustersCommand({ ClusterIdentifier: clusterId }));
     const ep = out.Clusters?.[0]?.Endpoint;
-    if (!ep?.Address) throw new Error(`cluster ${clusterId} has no endpoint yet (status ${out.Clusters?.[0]?.ClusterStatus ?? 'unknown'})`);
+    if (!ep?.Address) throw new EndpointNotReadyError(`cluster ${clusterId}`, out.Clusters?.[0]?.ClusterStatus ?? 'unknown');
     return { host: ep.Address, port: ep.Port ?? 5439 };
   } finally {
     client.destroy();
@@ -29,7 +37,7 @@ export async function discoverWorkgroupEndpoint(workgroup: string, aws: AwsSetti
   try {
     const out = await client.send(new GetWorkgroupCommand({ workgroupName: workgroup }));
     const ep = out.workgroup?.endpoint;
-    if (!ep?.address) throw new Error(`workgroup ${workgroup} has no endpoint yet (status ${out.workgroup?.status ?? 'unknown'})`);
+    if (!ep?.address) throw new EndpointNotReadyError(`workgroup ${workgroup}`, out.workgroup?.status ?? 'unknown');
     return { host: ep.address, port: ep.port ?? 5439 };
   } finally {
     client.destroy();

@@ -63,6 +63,9 @@ export function isolateAwsEnvironment(accessKeyId: string, secretAccessKey: stri
   process.env.AWS_SHARED_CREDENTIALS_FILE = credentialsFile;
   // Nothing else in the provider chain may answer: no profile, no session token, no instance metadata.
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  // The SDK's notice that its releases from 2027 on need Node 22 says nothing about this demo and would land in
+  // the middle of its output on Node 20.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_SESSION_TOKEN;
   delete process.env.AWS_WEB_IDENTITY_TOKEN_FILE;

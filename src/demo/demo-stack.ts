@@ -4,6 +4,7 @@
  * chosen by the user, the rest by the OS. `close()` stops the parts in reverse order.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
@@ -33,6 +34,8 @@ export interface DemoOptions {
 
 export interface DemoStack {
   readonly proxy: RunningProxy;
+  /** The configuration the proxy runs with (as the CLI would have filled it). */
+  readonly config: Config;
   /** The port tools connect to. */
   readonly port: number;
   readonly redshift: FakeRedshift;
@@ -52,6 +55,19 @@ export class PortInUseError extends Error {
     super(`127.0.0.1:${port} is already in use`);
     this.name = 'PortInUseError';
   }
+}
+
+/**
+ * Fails fast when the proxy's port is taken: the embedded database takes seconds to start, and a busy port is
+ * the likeliest reason the demo cannot run (a proxy or demo already running, a tunnel to a real cluster).
+ */
+async function assertPortFree(port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new PortInUseError(port) : err));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
 }
 
 function describeEvent(e: FakeRedshiftEvent): string {
@@ -81,10 +97,17 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
     return value;
   };
   try {
-    const database = await timed('database', () => startEmbeddedDatabase([DEMO_LOGIN_NAME]));
-    cleanups.push(() => database.close());
+    await assertPortFree(options.port);
+    // Key generation runs on libuv's thread pool, so it overlaps PGlite's start on the main thread.
+    const [started, made] = await Promise.allSettled([
+      timed('database', () => startEmbeddedDatabase([DEMO_LOGIN_NAME])),
+      timed('certificates', () => createDemoCertificates()),
+    ]);
+    if (started.status === 'fulfilled') cleanups.push(() => started.value.close());
+    if (started.status === 'rejected') throw started.reason;
+    if (made.status === 'rejected') throw made.reason;
+    const [database, certificates] = [started.value, made.value];
     const backend = await SharedBackend.start(database.db, DEMO_DATABASE);
-    const certificates = await timed('certificates', () => createDemoCertificates());
     const dir = mkdtempSync(path.join(tmpdir(), 'redshift-auth-proxy-demo-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const caFile = path.join(dir, 'demo-ca.pem');
@@ -148,6 +171,7 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
     cleanups.push(() => proxy.close());
     return {
       proxy,
+      config,
       port: proxy.addresses[0]?.port ?? options.port,
       redshift,
       control: controlPlane,

@@ -61,8 +61,14 @@ export function quoteIdent(name: string): string {
  */
 export async function startEmbeddedDatabase(dbUsers: readonly string[]): Promise<EmbeddedDatabase> {
   const started = performance.now();
-  // The database name is `dev`, Redshift's default, so connection strings look like the real thing.
-  const db = await PGlite.create({ database: DEMO_DATABASE });
+  // The database is `dev`, Redshift's default, so connection strings and current_database() look like the real
+  // thing. PGlite runs one backend attached to one database for its whole life and initdb only makes `postgres`,
+  // so `dev` is created in a first instance whose data directory (in memory) then starts the instance we keep.
+  const bootstrap = await PGlite.create();
+  await bootstrap.exec(`create database ${DEMO_DATABASE}`);
+  const image = await bootstrap.dumpDataDir('none');
+  await bootstrap.close();
+  const db = await PGlite.create({ loadDataDir: image, database: DEMO_DATABASE });
   const startMs = performance.now() - started;
   await db.exec(SCHEMA_SQL);
   for (const user of dbUsers) {

@@ -9,7 +9,7 @@
  * PostgreSQL answers an expired password. After login the session's frames are relayed to the shared PGlite backend.
  * https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-START-UP
  */
-import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
 import { AUTHENTICATION_OK, backendKeyData, errorResponse, readyForQuery } from '../protocol/backend-messages.js';
@@ -21,14 +21,10 @@ import type { Frame } from '../protocol/frame-reader.js';
 import { decodeStartupPacket } from '../protocol/startup-packet.js';
 import type { StartupPacket } from '../protocol/startup-packet.js';
 import { SqlState } from '../protocol/sqlstate.js';
+import { checkMd5Password } from './md5-password.js';
+import type { IssuedPassword } from './md5-password.js';
 import type { BackendSession, SharedBackend } from './shared-backend.js';
 import { scopeNames } from './statement-names.js';
-
-/** What the emulator issued: MemoryDataPlane's roles fit this shape. */
-export interface IssuedPassword {
-  readonly password: string;
-  readonly validUntil: Date;
-}
 
 export type FakeRedshiftEvent =
   | { readonly kind: 'login'; readonly session: number; readonly user: string; readonly database: string;
@@ -59,11 +55,6 @@ const MAX_FRAME = 64 * 1024 * 1024;
 /** A client that has not logged in within this time is dropped, like authentication_timeout. */
 const LOGIN_TIMEOUT_MS = 10_000;
 
-export function md5Answer(password: string, user: string, salt: Buffer): string {
-  const inner = createHash('md5').update(password + user, 'utf8').digest('hex');
-  return `md5${createHash('md5').update(inner, 'ascii').update(salt).digest('hex')}`;
-}
-
 export class FakeRedshiftSession {
   private step: Step = Step.SslRequest;
   private socket: net.Socket;
@@ -76,7 +67,7 @@ export class FakeRedshiftSession {
   /** Batches run strictly in order; the socket is paused while one runs. */
   private running: Promise<void> = Promise.resolve();
 
-  constructor(plain: net.Socket, readonly id: number, private readonly deps: SessionDeps) {
+  constructor(private readonly plain: net.Socket, readonly id: number, private readonly deps: SessionDeps) {
     this.socket = plain;
     plain.setTimeout(LOGIN_TIMEOUT_MS, () => plain.destroy());
     plain.on('data', this.onData);
@@ -153,7 +144,7 @@ export class FakeRedshiftSession {
   private startTls(): void {
     // Bytes sent after SSLRequest but before the handshake would be unencrypted and injectable (CVE-2021-23214).
     if (this.reader.buffered > 0) throw new Error('data after SSLRequest before the TLS handshake');
-    const plain = this.socket;
+    const plain = this.plain;
     plain.off('data', this.onData);
     plain.write(Buffer.from([SslAnswer.Yes]));
     const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.deps.secureContext });
@@ -183,17 +174,11 @@ export class FakeRedshiftSession {
 
   private onPassword(frame: Frame): void {
     if (frame.type !== FrontendCode.Password) throw new Error('expected a password response');
-    const given = frame.body.subarray(0, Math.max(0, frame.body.indexOf(0)));
-    const issued = this.deps.issued(this.user);
-    const failed: ErrorFields = { severity: 'FATAL', code: SqlState.InvalidPassword,
-      message: `password authentication failed for user "${this.user}"` };
-    const expected = issued && issued.password !== '' ? Buffer.from(md5Answer(issued.password, this.user, this.salt)) : undefined;
-    if (!issued || !expected || expected.length !== given.length || !timingSafeEqual(expected, given)) {
-      return this.refuse(failed, issued?.password ? 'wrong password' : 'no credential was issued to this user');
-    }
-    // PostgreSQL tells the client only "password authentication failed"; the reason goes to the server log.
-    if (Date.now() >= issued.validUntil.getTime()) {
-      return this.refuse(failed, `password expired at ${issued.validUntil.toISOString()}`);
+    const answer = frame.body.subarray(0, Math.max(0, frame.body.indexOf(0)));
+    const verdict = checkMd5Password(this.user, answer, this.salt, this.deps.issued(this.user));
+    if (!verdict.ok) {
+      return this.refuse({ severity: 'FATAL', code: SqlState.InvalidPassword,
+        message: `password authentication failed for user "${this.user}"` }, verdict.reason);
     }
     if (this.database !== this.deps.database) {
       return this.refuse({ severity: 'FATAL', code: SqlState.InvalidCatalogName,
@@ -206,11 +191,11 @@ export class FakeRedshiftSession {
       backendKeyData(randomInt(1, 2 ** 31), randomInt(0, 2 ** 31)),
       readyForQuery(TxStatus.Idle),
     ]));
-    this.socket.setTimeout(0);
+    this.plain.setTimeout(0);
     this.step = Step.Ready;
     const protocol = this.socket instanceof tls.TLSSocket ? this.socket.getProtocol() ?? 'TLS' : 'none';
     this.deps.onEvent({ kind: 'login', session: this.id, user: this.user, database: this.database, tls: protocol,
-      validUntil: issued.validUntil });
+      validUntil: verdict.validUntil });
   }
 
   /** Whole frames go to the backend as one batch; Terminate ends the session here (PGlite must not exit). */

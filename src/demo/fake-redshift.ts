@@ -8,10 +8,12 @@ import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import type { DemoCertificates } from './certificates.js';
 import { FakeRedshiftSession } from './fake-redshift-session.js';
-import type { FakeRedshiftEvent, IssuedPassword } from './fake-redshift-session.js';
+import type { FakeRedshiftEvent } from './fake-redshift-session.js';
+import type { IssuedPassword } from './md5-password.js';
 import type { SharedBackend } from './shared-backend.js';
 
-export type { FakeRedshiftEvent, IssuedPassword } from './fake-redshift-session.js';
+export type { FakeRedshiftEvent } from './fake-redshift-session.js';
+export type { IssuedPassword } from './md5-password.js';
 
 export interface FakeRedshiftOptions {
   readonly certificates: DemoCertificates;

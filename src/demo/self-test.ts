@@ -4,6 +4,8 @@
  * ones). The checks that look behind the proxy (TLS version, the expired password) ask the stand-in Redshift and
  * the control plane directly — never through the code path they are checking.
  */
+import { silentLogger } from '../ops/logger.js';
+import { startProxy } from '../proxy/proxy.js';
 import { connectTls } from '../upstream/connect-tls.js';
 import { login, UpstreamLoginError } from '../upstream/login.js';
 import { DEMO_LOGIN_NAME } from './control-plane.js';
@@ -51,7 +53,7 @@ export async function runSelfTest(stack: DemoStack, print: Print): Promise<boole
     await step('the proxy logged in to the stand-in Redshift over TLS with an md5 password', async () => {
       const login = stack.events.find((e) => e.kind === 'login');
       expect(login?.kind === 'login' && /^TLSv1\.[23]$/.test(login.tls), `no TLS login was recorded (${JSON.stringify(login)})`);
-      return login?.kind === 'login' ? `${login.tls}, certificate verified against the demo CA` : '';
+      return login?.kind === 'login' ? `${login.tls}, as ${login.user}` : '';
     });
 
     await step('the stand-in Redshift refuses a plaintext login, as Redshift does', async () => {
@@ -127,6 +129,24 @@ export async function runSelfTest(stack: DemoStack, print: Print): Promise<boole
       const total = counts.reduce((sum, n) => sum + Number(n), 0);
       expect(total === 365, `region counts add up to ${total}, expected 365`);
       return `region counts ${counts.join(' + ')} = ${total}`;
+    });
+
+    await step('without the demo CA, the proxy refuses the stand-in\'s certificate (08001)', async () => {
+      // The same configuration minus --ca-file: the certificate's issuer is then unknown, and verification is on.
+      const listener = stack.config.listeners[0];
+      if (!listener) throw new StepFailed('the demo has no listener');
+      const untrusting = await startProxy({ ...stack.config, listeners: [{ ...listener, port: 0,
+        target: { ...listener.target, caFile: undefined } }] }, silentLogger());
+      try {
+        const c = await WireClient.connect(untrusting.addresses[0]?.port ?? 0, 'analyst', DEMO_DATABASE);
+        c.close();
+      } catch (err) {
+        expect(err instanceof ServerError && err.fields.code === '08001', `unexpected answer: ${String(err)}`);
+        return `08001 ${(err as ServerError).fields.message}`;
+      } finally {
+        await untrusting.close();
+      }
+      throw new StepFailed('the proxy logged in to a server whose certificate it cannot verify');
     });
     return true;
   } catch {

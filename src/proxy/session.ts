@@ -344,7 +344,12 @@ export class Session {
       this.client.resume();
       return;
     }
-    if (end.closedBy !== 'upstream' || this.client.destroyed || this.tracker.terminated || this.state === 'closed') {
+    if (this.tracker.terminated) {
+      // The client said goodbye (Terminate); whichever socket closed first, the client ended the session.
+      this.close({ ...end, closedBy: 'client', reason: 'client sent Terminate' });
+      return;
+    }
+    if (end.closedBy !== 'upstream' || this.client.destroyed || this.state === 'closed') {
       this.close(end);
       return;
     }

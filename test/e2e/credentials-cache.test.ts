@@ -35,7 +35,7 @@ async function proxyWithEvents(): Promise<{ port: number; events: ApiCallEvent[]
 }
 
 describe('one API call per identity per credential lifetime', () => {
-  it('200 connections from 20 concurrent clients for one identity make exactly 1 API call', async () => {
+  it('200 connections from 20 concurrent clients for one identity make exactly 1 API call', { timeout: 120_000 }, async () => {
     const { port, events, stats } = await proxyWithEvents();
     // The API answers slowly, so the first wave of 20 connections all miss together and must share one call.
     stack.emulator.setDelay(100);

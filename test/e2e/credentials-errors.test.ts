@@ -28,16 +28,26 @@ const expired: Principal = {
   sessionToken: 'expired-session-token-EXAMPLE-0123456789abcdef', arn: 'arn:aws:sts::123456789012:assumed-role/Analyst/old',
   expired: true,
 };
+const noGroups: Principal = {
+  accessKeyId: 'AKIANOGROUPS00000001', secretAccessKey: 'nogroups/secret/EXAMPLEKEY00000000001',
+  arn: 'arn:aws:iam::123456789012:user/nogroups', allow: (action) => action !== 'redshift:JoinGroup',
+};
+const federated: Principal = {
+  accessKeyId: 'ASIAFEDERATED0000001', secretAccessKey: 'federated/secret/EXAMPLEKEY0000000001',
+  sessionToken: 'federated-session-token-EXAMPLE', arn: 'arn:aws:sts::123456789012:federated-user/bob',
+};
 const SSO_TOKEN = 'sso-access-token-EXAMPLE-do-not-show';
 const SECRETS = [testPrincipal.secretAccessKey, restricted.secretAccessKey, noCreate.secretAccessKey,
-  expired.secretAccessKey, expired.sessionToken, SSO_TOKEN, 'sso-client-secret-EXAMPLE', 'sso-refresh-token-EXAMPLE'];
+  expired.secretAccessKey, expired.sessionToken, noGroups.secretAccessKey, federated.secretAccessKey,
+  federated.sessionToken, SSO_TOKEN, 'sso-client-secret-EXAMPLE', 'sso-refresh-token-EXAMPLE'];
 
 let stack: Stack;
 let env: AwsEnv | undefined;
 const seen: Refusal[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ principals: [testPrincipal, restricted, noCreate, expired], workgroups: ['analytics'] });
+  stack = await startStack({ principals: [testPrincipal, restricted, noCreate, expired, noGroups, federated],
+    workgroups: ['analytics'] });
 });
 
 afterEach(() => {
@@ -165,6 +175,21 @@ describe('AWS refuses the identity', () => {
     expect(err.message).toMatch(/may not create database users, which --auto-create needs \(redshift:CreateClusterUser\)/);
     expect(err.hint).toContain('"Action":"redshift:CreateClusterUser"');
     expect(err.hint).toMatch(/without --auto-create/);
+  });
+
+  it('--db-groups without redshift:JoinGroup names the group ARN', async () => {
+    env = useAwsEnv({ vars: keysOf(noGroups) });
+    const err = await refusedWith({ dbGroups: ['analysts'] });
+    expect(err).toMatchObject({ code: '28000',
+      message: 'your AWS identity may not join the database groups given with --db-groups (redshift:JoinGroup)' });
+    expect(err.hint).toContain('{"Effect":"Allow","Action":"redshift:JoinGroup","Resource":"arn:aws:redshift:us-east-1:123456789012:dbgroup:test-cluster/analysts"}');
+  });
+
+  it('--with-iam as an identity that is neither an IAM user nor a role (a federated user)', async () => {
+    env = useAwsEnv({ vars: keysOf(federated) });
+    const err = await refusedWith({ withIam: true, autoCreate: false });
+    expect(err).toMatchObject({ code: '28000', message: 'GetClusterCredentialsWithIAM cannot derive a database user from this AWS identity' });
+    expect(err.hint).toMatch(/--db-user/);
   });
 
   it('an expired session token (Query and JSON APIs): 28000, renew the keys', async () => {

@@ -36,7 +36,8 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = process
   child.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
   });
-  const exit = new Promise<number>((resolve) => child.once('exit', (code, signal) => {
+  // 'close', not 'exit': only then has all of the child's output been read.
+  const exit = new Promise<number>((resolve) => child.once('close', (code, signal) => {
     resolve(code ?? 128 + (signal ? SIGNALS[signal] ?? 0 : 0));
   }));
   let exited = false;
@@ -67,7 +68,7 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = process
       const cleanup = (): void => {
         clearTimeout(timer);
         child.stderr?.off('data', check);
-        child.off('exit', onExit);
+        child.off('close', onExit);
       };
       if (check()) return;
       if (exited) {
@@ -75,7 +76,7 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = process
         return;
       }
       child.stderr?.on('data', check);
-      child.once('exit', onExit);
+      child.once('close', onExit);
     });
   const logs = (msg: string | RegExp): Array<Record<string, unknown>> => err.split('\n')
     .filter((l) => l.startsWith('{'))

@@ -23,14 +23,19 @@ import type { Stack } from '../support/stack.js';
 import { describeCase, fuzzCase, POST_USER } from './fuzz-cases.js';
 import type { FrontCase, FuzzCase, PostCase } from './fuzz-cases.js';
 import { RawConnection } from './raw-connection.js';
-import { backendKey, cancelRequest, errorsIn, query, scanBackend, startupMessage } from './wire.js';
+import { backendKey, cancelRequest, errorsIn, query, scanBackend, startupMessage, TERMINATE } from './wire.js';
 import type { BackendStream } from './wire.js';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 10_000);
 const SEED = Number(process.env.FUZZ_SEED ?? (Date.now() % 2 ** 31));
 const CONCURRENCY = 50;
-/** A case is over once nothing has moved for this long (most are refused within a few milliseconds). */
+/**
+ * A case is over once nothing has moved for a while: at least IDLE_MS, and at least twice as long as the proxy
+ * currently takes to give its first answer (measured on the cases themselves), so that a busy machine slows the
+ * fuzzing down instead of cutting cases off before the proxy has read them.
+ */
 const IDLE_MS = 200;
+const MAX_IDLE_MS = 2_000;
 const MAX_CASE_MS = 5_000;
 const LOGIN_MS = 8_000;
 /** SQLSTATEs the proxy itself answers before login: each must come with a hint. */
@@ -68,6 +73,24 @@ interface Outcome {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Recent times from a case's last write to the proxy's first answer. */
+class Responsiveness {
+  private readonly recent: number[] = [];
+
+  record(ms: number): void {
+    this.recent.push(ms);
+    if (this.recent.length > 100) this.recent.shift();
+  }
+
+  /** How long silence must last before a case counts as waiting for more bytes. */
+  get idleMs(): number {
+    const sorted = [...this.recent].sort((a, b) => a - b);
+    const p95 = sorted[Math.floor(sorted.length * 0.95)] ?? 0;
+    return Math.min(MAX_IDLE_MS, Math.max(IDLE_MS, 2 * p95));
+  }
+}
+const responsiveness = new Responsiveness();
+
 async function runFront(c: FrontCase): Promise<Outcome> {
   const conn = await RawConnection.open(stack.port);
   let from = 0;
@@ -83,7 +106,9 @@ async function runFront(c: FrontCase): Promise<Outcome> {
     conn.reset();
   } else {
     if (c.end === 'half-close') conn.end();
-    const closed = await conn.waitIdleOrClose(IDLE_MS, MAX_CASE_MS);
+    const wrote = Date.now();
+    const closed = await conn.waitIdleOrClose(responsiveness.idleMs, MAX_CASE_MS);
+    if (conn.firstDataAt !== undefined) responsiveness.record(conn.firstDataAt - wrote);
     // A FATAL error must be followed by the close: wait for it a little longer before judging.
     if (!closed && errorsIn(scanBackend(conn.data)).some((e) => e.S === 'FATAL')) await conn.waitClose(1_500);
     conn.destroy();
@@ -122,7 +147,7 @@ async function runPost(c: PostCase, index: number): Promise<Outcome> {
       await sleep(5);
       conn.reset();
     } else {
-      await conn.waitIdleOrClose(IDLE_MS, MAX_CASE_MS);
+      await conn.waitIdleOrClose(responsiveness.idleMs, MAX_CASE_MS);
       conn.destroy();
     }
   } else {
@@ -210,7 +235,7 @@ describe('fuzzing the front door', () => {
 
     const failures: string[] = [];
     const outcomes = new Map<string, number>();
-    const missingHints = new Map<string, number>();
+    const missingHints = new Map<string, { n: number; example: string }>();
     let ownTokensEchoed = 0;
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
@@ -229,8 +254,9 @@ describe('fuzzing the front door', () => {
       outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
       if (c.kind === 'post' && o.data.toString('latin1').includes(`F${RUN}-${i}-`)) ownTokensEchoed++;
       for (const e of errorsIn(o.stream)) {
-        const key = `${e.C ?? '?'} ${e.M ?? ''}`.slice(0, 120);
-        if (!o.loggedIn && !e.H) missingHints.set(key, (missingHints.get(key) ?? 0) + 1);
+        if (o.loggedIn || e.H) continue;
+        const seen = missingHints.get(e.C ?? '?');
+        missingHints.set(e.C ?? '?', { n: (seen?.n ?? 0) + 1, example: seen?.example ?? (e.M ?? '').slice(0, 100) });
       }
     });
     const elapsed = Date.now() - started;
@@ -242,12 +268,13 @@ describe('fuzzing the front door', () => {
     const report = [
       `fuzz: ${CASES} cases in ${(elapsed / 1000).toFixed(1)} s (${Math.round(CASES / (elapsed / 1000))}/s), seed ${SEED}, ` +
         `${CONCURRENCY} at a time`,
+      `fuzz: idle threshold at the end ${responsiveness.idleMs} ms`,
       `fuzz: event loop delay p50 ${ms(loopDelay.percentile(50))}, p99 ${ms(loopDelay.percentile(99))}, max ${ms(loopDelay.max)} ms`,
       `fuzz: the real client ran ${realQueries} queries, errors: ${realErrors.length}`,
       `fuzz: post-login sessions that got their own token back: ${ownTokensEchoed}`,
       ...[...outcomes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `fuzz:   ${String(n).padStart(5)}  ${k}`),
       ...(missingHints.size > 0 ? ['fuzz: errors without a hint (passed through from the server):',
-        ...[...missingHints].map(([k, n]) => `fuzz:   ${String(n).padStart(5)}  ${k}`)] : []),
+        ...[...missingHints].map(([code, { n, example }]) => `fuzz:   ${String(n).padStart(5)}  ${code}, e.g. ${example}`)] : []),
     ];
     console.log(report.join('\n'));
 
@@ -265,5 +292,29 @@ describe('fuzzing the front door', () => {
 
     const user = await withClient(stack.port, 'fresh-after-fuzz', async (c) => (await c.query('select current_user as u')).rows[0].u as string);
     expect(user).toBe('IAMA:fresh-after-fuzz');
+    // And the proxy can still shut down: no socket of a finished session is left for server.close() to wait on.
+    expect(await within(stack.proxy.close(), 10_000)).toBe(true);
   }, 180_000);
+
+  it('found by fuzzing: a client that sent Terminate and then more bytes is closed, and shutdown still completes', async () => {
+    // The upstream closes after Terminate; the session ended but left the client socket paused with unread bytes,
+    // so it never saw the client's FIN: one file descriptor leaked per such session, and server.close() (graceful
+    // shutdown) waited for it forever.
+    const proxy = await stack.startProxy();
+    const port = proxy.addresses[0]?.port as number;
+    const conn = await RawConnection.open(port);
+    conn.write(startupMessage([['user', POST_USER], ['database', 'dev']]));
+    expect(await conn.waitFor((d) => isLoggedIn(scanBackend(d)), LOGIN_MS)).toBe(true);
+    conn.write(TERMINATE);
+    // PostgreSQL closes after Terminate, and so must the proxy.
+    expect(await conn.waitClose(3_000)).toBe(true);
+    conn.write(query('begin'));
+    conn.destroy();
+    expect(await within(proxy.close(), 5_000)).toBe(true);
+  });
 });
+
+/** True when the promise settles within ms. */
+function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([p.then(() => true, () => true), sleep(ms).then(() => false)]);
+}

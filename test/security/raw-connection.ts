@@ -13,6 +13,8 @@ export class RawConnection {
   closed = false;
   /** Last time bytes moved either way, for idle deadlines. */
   lastActivity = Date.now();
+  /** When the first byte from the server arrived. */
+  firstDataAt: number | undefined;
   readonly openedAt = Date.now();
   private readonly socket: net.Socket;
   private readonly waiters = new Set<() => void>();
@@ -24,6 +26,7 @@ export class RawConnection {
       this.chunks.push(chunk);
       this.received += chunk.length;
       this.lastActivity = Date.now();
+      this.firstDataAt ??= this.lastActivity;
       this.wake();
     });
     socket.on('error', () => undefined);
@@ -49,6 +52,11 @@ export class RawConnection {
   get data(): Buffer {
     if (this.chunks.length > 1) this.chunks.splice(0, this.chunks.length, Buffer.concat(this.chunks));
     return this.chunks[0] ?? Buffer.alloc(0);
+  }
+
+  /** The client-side port: how the proxy's log and its sockets name this connection. */
+  get localPort(): number | undefined {
+    return this.socket.localPort;
   }
 
   get bytesReceived(): number {

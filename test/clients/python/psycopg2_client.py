@@ -163,8 +163,8 @@ def scenario_sqlalchemy(port):
     import sqlalchemy
     from sqlalchemy import text
 
-    engine = sqlalchemy.create_engine(f"postgresql+psycopg2://sqla_user@127.0.0.1:{port}/dev",
-                                      connect_args={"application_name": "superset"}, pool_size=2)
+    engine = sqlalchemy.create_engine(f"postgresql+psycopg2://sqla_user@127.0.0.1:{port}/dev?application_name=superset",
+                                      pool_size=2)
     with engine.begin() as conn:
         conn.execute(text("create table sqla_t (id int primary key, name text not null, amount numeric(10, 2))"))
         conn.execute(text("insert into sqla_t select g, 'n' || g, g / 10.0 from generate_series(1, 500) g"))

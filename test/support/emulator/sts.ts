@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CallContext } from './actions.js';
-import { ApiFault, accessDenied } from './faults.js';
+import { ApiFault } from './faults.js';
 import type { Principal, RoleConfig } from './types.js';
 
 export const STS_SERVICE = 'sts';
@@ -47,7 +47,9 @@ export class SecurityTokenService {
       || (caller.allow !== undefined && !caller.allow('sts:AssumeRole', roleArn))
       || (role.trusts !== undefined && !role.trusts(caller.arn))
       || (role.externalId !== undefined && role.externalId !== externalId);
-    if (refused) throw accessDenied('query', caller.arn, 'sts:AssumeRole', roleArn);
+    if (refused) {
+      throw new ApiFault('AccessDenied', 403, `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+    }
     return this.issue('AssumeRole', role, sessionName, duration, requestId).xml;
   }
 

@@ -1,0 +1,30 @@
+import { it } from 'vitest';
+import fc from 'fast-check';
+import net from 'node:net';
+import { startStack } from '../../support/stack.js';
+import { frontCase } from '../fuzz-cases.js';
+import { runPool } from '../../../scripts/load/pool.js';
+it('x', async () => {
+  const stack = await startStack();
+  const rows: string[] = [];
+  const t0 = Date.now();
+  await runPool(fc.sample(frontCase, { numRuns: 60, seed: 1 }), 50, async (c, i) => {
+    const s = net.connect({ host: '127.0.0.1', port: stack.port });
+    s.setNoDelay(true);
+    s.on('error', () => undefined);
+    const tStart = Date.now() - t0;
+    await new Promise((r) => s.once('connect', r));
+    const tConn = Date.now() - t0;
+    s.write(c.bytes);
+    const tWrote = Date.now() - t0;
+    let tFirst = -1;
+    s.on('data', () => { if (tFirst < 0) tFirst = Date.now() - t0; });
+    await new Promise((r) => { s.once('close', r); setTimeout(r, 1500); });
+    rows.push(`${i} port=${s.localPort} start=${tStart} conn=${tConn} wrote=${tWrote} first=${tFirst} len=${c.bytes.length}`);
+    s.destroy();
+  });
+  console.log(rows.join('\n'));
+  const lines = stack.logs.entries().filter((e) => e.msg === 'connection refused').map((e) => `${String(e.client)} ${Number(e.time) - t0}`);
+  console.log('LOG\n' + lines.join('\n'));
+  await stack.stop();
+}, 60000);
