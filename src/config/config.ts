@@ -57,6 +57,8 @@ export interface UserMapping {
 export interface ClientAuthConfig {
   /** Password clients must give, checked with SCRAM-SHA-256 (the proxy keeps only a salted verifier). */
   password?: string | undefined;
+  /** File holding that password (first line), read at start; for secrets mounted as files. */
+  passwordFile?: string | undefined;
   /** PEM CA whose client certificates are accepted (needs clientTls). */
   caFile?: string | undefined;
 }

@@ -47,6 +47,10 @@ export const listenerSchema = z.strictObject({
   listen: address.optional(),
   unixSocket: text.optional(),
   maxConnections: count.optional(),
+  /** Who may connect (required off loopback): a password checked with SCRAM-SHA-256 and/or a client-certificate CA. */
+  clientAuth: z.strictObject({ password: text.optional(), passwordFile: text.optional(), caFile: text.optional() }).optional(),
+  /** TLS towards clients. */
+  clientTls: z.strictObject({ cert: text, key: text, require: z.boolean().optional() }).optional(),
   target: targetSchema,
 }).refine((l) => l.listen === undefined || l.unixSocket === undefined, {
   error: 'give listen or unixSocket, not both',

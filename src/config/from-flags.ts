@@ -33,6 +33,12 @@ export interface Flags {
   allowedUsers?: string;
   startupTimeout?: number;
   idleRelease?: number;
+  clientPassword?: string;
+  clientPasswordFile?: string;
+  clientCa?: string;
+  clientTlsCert?: string;
+  clientTlsKey?: string;
+  clientTlsRequire?: boolean;
   warm?: number;
   connectTimeout?: number;
   shutdownGrace?: number;
@@ -94,6 +100,21 @@ function listenerFromFlags(flags: Flags, base: ListenerConfig | undefined): List
     l.unixSocket = undefined;
   }
   if (flags.unixSocket !== undefined) l.unixSocket = flags.unixSocket;
+  if (flags.clientPassword !== undefined || flags.clientPasswordFile !== undefined || flags.clientCa !== undefined) {
+    l.clientAuth = {
+      ...l.clientAuth,
+      ...(flags.clientPassword !== undefined ? { password: flags.clientPassword } : {}),
+      ...(flags.clientPasswordFile !== undefined ? { passwordFile: flags.clientPasswordFile } : {}),
+      ...(flags.clientCa !== undefined ? { caFile: flags.clientCa } : {}),
+    };
+  }
+  if (flags.clientTlsCert !== undefined || flags.clientTlsKey !== undefined || flags.clientTlsRequire !== undefined) {
+    l.clientTls = {
+      certFile: flags.clientTlsCert ?? l.clientTls?.certFile ?? '',
+      keyFile: flags.clientTlsKey ?? l.clientTls?.keyFile ?? '',
+      require: flags.clientTlsRequire ?? l.clientTls?.require ?? false,
+    };
+  }
   return l;
 }
 

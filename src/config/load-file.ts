@@ -120,7 +120,10 @@ function targetFromFile(t: FileTarget, baseDir: string): TargetConfig {
 function listenerFromFile(l: FileListener, baseDir: string): ListenerConfig {
   const listen = l.listen === undefined ? parseHostPort(DEFAULTS.listen)
     : typeof l.listen === 'number' ? { host: '127.0.0.1', port: l.listen } : parseHostPort(l.listen);
+  const file = (f: string | undefined): string | undefined => (f !== undefined ? path.resolve(baseDir, f) : undefined);
   return { name: l.name, ...listen, unixSocket: l.unixSocket, maxConnections: l.maxConnections,
+    clientAuth: l.clientAuth ? { password: l.clientAuth.password, passwordFile: file(l.clientAuth.passwordFile), caFile: file(l.clientAuth.caFile) } : undefined,
+    clientTls: l.clientTls ? { certFile: file(l.clientTls.cert) as string, keyFile: file(l.clientTls.key) as string, require: l.clientTls.require ?? false } : undefined,
     target: targetFromFile(l.target, baseDir) };
 }
 

@@ -10,7 +10,7 @@ import { parseRedshiftHost } from './redshift-endpoint.js';
 /** A field a rule can point at: a target key, a listener key, or a global key. */
 export type ConfigField =
   | `target.${keyof TargetConfig}`
-  | 'listen' | 'unixSocket' | 'listener.maxConnections'
+  | 'listen' | 'unixSocket' | 'listener.maxConnections' | 'clientAuth' | 'clientTls'
   | 'startupTimeoutMs' | 'connectTimeoutMs' | 'shutdownGraceMs' | 'idleReleaseMs' | 'maxConnections' | 'httpListen';
 
 export interface ConfigProblem {
@@ -33,7 +33,8 @@ const FLAG_NAMES: Record<ConfigField, string> = {
   'target.assumeRoleArn': '--assume-role', 'target.externalId': '--external-id',
   'target.awsEndpointUrl': '--aws-endpoint-url', 'target.caFile': '--ca-file', 'target.allowedUsers': '--allowed-users',
   'target.users': 'users (config file)', listen: '--listen', unixSocket: '--unix-socket',
-  'listener.maxConnections': '--max-connections', startupTimeoutMs: '--startup-timeout',
+  'listener.maxConnections': '--max-connections', clientAuth: '--client-password/--client-ca',
+  clientTls: '--client-tls-cert/--client-tls-key', startupTimeoutMs: '--startup-timeout',
   connectTimeoutMs: '--connect-timeout', shutdownGraceMs: '--shutdown-grace', idleReleaseMs: '--idle-release', maxConnections: '--max-connections',
   httpListen: '--http-listen',
 };
@@ -96,9 +97,16 @@ function checkListener(l: ListenerConfig, n: FieldNamer): ConfigProblem[] {
     }
   } else {
     if (!Number.isInteger(l.port) || l.port < 0 || l.port > 65535) out.push({ field: 'listen', message: 'port must be 0–65535' });
-    if (!isLoopback(l.host)) {
-      out.push({ field: 'listen', message: `${l.host} is not a loopback address; this version lets clients in without a password, so it listens on loopback only (127.0.0.1, ::1, localhost) or on a Unix socket (${n('unixSocket')})` });
+    const authenticated = Boolean(l.clientAuth?.password || l.clientAuth?.passwordFile || l.clientAuth?.caFile);
+    if (!isLoopback(l.host) && !authenticated) {
+      out.push({ field: 'listen', message: `${l.host} is not a loopback address: anyone who can reach it would be logged in to Redshift, so configure client authentication (${n('clientAuth')}), or listen on loopback (127.0.0.1, ::1, localhost) or a Unix socket (${n('unixSocket')})` });
     }
+  }
+  if (l.clientAuth?.caFile && !l.clientTls) {
+    out.push({ field: 'clientAuth', message: `a client CA needs client TLS (${n('clientTls')}): certificates are only checked over TLS` });
+  }
+  if (l.clientTls && (!l.clientTls.certFile || !l.clientTls.keyFile)) {
+    out.push({ field: 'clientTls', message: 'needs both a certificate and a key file' });
   }
   if (l.maxConnections !== undefined && (!Number.isInteger(l.maxConnections) || l.maxConnections < 1)) {
     out.push({ field: 'listener.maxConnections', message: 'must be a whole number from 1' });

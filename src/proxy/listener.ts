@@ -2,7 +2,7 @@
  * Accepts client connections on one address (TCP or Unix socket) and runs a Session for each: counts them,
  * refuses those over the limits with an ErrorResponse (53300), and tracks them for a bounded graceful shutdown.
  */
-import { lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, unlinkSync, chmodSync } from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { ListenerObserver } from '../ops/metrics.js';
@@ -52,6 +52,8 @@ export class Listener {
       this.server.once('error', reject);
       const onListening = (): void => {
         this.server.off('error', reject);
+        // Only the proxy's own user may connect through a Unix socket (a sidecar shares the user or the volume).
+        if ('path' in this.bind) chmodSync(this.bind.path, 0o600);
         this.bound = true;
         resolve(this.address);
       };
@@ -99,9 +101,8 @@ export class Listener {
     void session.finished.then((summary) => {
       this.sessions.delete(session);
       if (budget) budget.active--;
-      if (summary.end) {
-        this.options.observer?.sessionEnded(this.label, { toClient: summary.end.bytesToClient, toUpstream: summary.end.bytesToUpstream });
-      }
+      if (summary.refusal) this.options.observer?.refused(this.label, summary.refusal.code);
+      this.options.observer?.sessionEnded(this.label, { toClient: summary.bytesToClient, toUpstream: summary.bytesToUpstream });
     });
   }
 

@@ -65,6 +65,13 @@ export interface SessionSummary {
   readonly database?: string;
   readonly applicationName?: string;
   readonly durationMs: number;
+  /** Bytes relayed each way over the whole session (every upstream connection it had). */
+  readonly bytesToClient: number;
+  readonly bytesToUpstream: number;
+  /** Upstream connections replaced without the client noticing. */
+  readonly heals: number;
+  /** The SQLSTATE the client was refused with, when it never got a session. */
+  readonly refusal?: { readonly code: string };
   readonly end?: RelayEnd;
 }
 
@@ -85,6 +92,7 @@ export class Session {
   private bytes = { toClient: 0, toUpstream: 0 };
   heals = 0;
   releases = 0;
+  private refusal: { code: string } | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private summary: { localUser?: string; dbUser?: string; database?: string; applicationName?: string } = {};
   readonly finished: Promise<SessionSummary>;
@@ -499,6 +507,7 @@ export class Session {
 
   private fail(error: ClientError): void {
     if (this.state === 'closed') return;
+    this.refusal = { code: error.code };
     this.deps.log.info({ client: this.clientAddress, user: this.summary.localUser, sqlstate: error.code,
       err: error.message }, 'connection refused');
     if (!this.client.destroyed) this.client.end(error.toErrorResponse());
@@ -526,16 +535,20 @@ export class Session {
     const durationMs = Date.now() - this.started;
     if (this.key) {
       this.deps.log.info({ client: this.clientAddress, user: this.summary.localUser, dbUser: this.summary.dbUser,
-        database: this.summary.database, application: this.summary.applicationName, durationMs,
+        database: this.summary.database, application_name: this.summary.applicationName, durationMs,
         bytesToClient: this.bytes.toClient, bytesToUpstream: this.bytes.toUpstream, heals: this.heals,
         closedBy: end?.closedBy ?? 'proxy', reason: end?.reason ?? 'session ended by the proxy' }, 'session ended');
     }
     this.resolveFinished({ clientAddress: this.clientAddress, ...this.summary, durationMs,
+      bytesToClient: this.bytes.toClient, bytesToUpstream: this.bytes.toUpstream, heals: this.heals,
+      ...(this.refusal ? { refusal: this.refusal } : {}),
       ...(end ? { end: { ...end, bytesToClient: this.bytes.toClient, bytesToUpstream: this.bytes.toUpstream } } : {}) });
   }
 
   private get clientAddress(): string {
-    return `${this.client.remoteAddress ?? 'unknown'}:${this.client.remotePort ?? 0}`;
+    // Unix-socket peers have no address; say so rather than "unknown:0".
+    if (this.client.remoteAddress === undefined) return 'unix socket';
+    return `${this.client.remoteAddress}:${this.client.remotePort ?? 0}`;
   }
 }
 

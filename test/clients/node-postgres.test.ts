@@ -18,8 +18,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** A connected client to the proxy (no password); ended by `using`. */
-async function using<T>(config: pg.ClientConfig, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+/** A connected client to the proxy (no password); always ended. */
+async function withClient<T>(config: pg.ClientConfig, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ host: '127.0.0.1', port: stack.port, database: 'dev', connectionTimeoutMillis: 15_000, ...config });
   await c.connect();
   try {
@@ -34,7 +34,7 @@ describe('node-postgres through the proxy', () => {
     const tap = new WireTap(stack.port);
     const port = await tap.listen();
     try {
-      await using({ user: 'pg_many', port }, async (c) => {
+      await withClient({ user: 'pg_many', port }, async (c) => {
         const results: Array<number | string | undefined> = [];
         for (let i = 0; i < 200; i++) {
           results.push(i === 50
@@ -53,7 +53,7 @@ describe('node-postgres through the proxy', () => {
   });
 
   it('parses a named prepared statement once and reuses it; unnamed statements leave nothing behind', async () => {
-    await using({ user: 'pg_prep' }, async (c) => {
+    await withClient({ user: 'pg_prep' }, async (c) => {
       for (let i = 0; i < 10; i++) {
         const r = await c.query<{ s: number }>({ name: 'times_four', text: 'select $1::int * 4 as s', values: [i] });
         expect(r.rows[0]?.s).toBe(i * 4);
@@ -82,11 +82,11 @@ describe('node-postgres through the proxy', () => {
   });
 
   it('delivers LISTEN/NOTIFY notifications and notices', async () => {
-    await using({ user: 'pg_listen' }, async (listener) => {
+    await withClient({ user: 'pg_listen' }, async (listener) => {
       const notified = new Promise<pg.Notification>((resolve) => listener.once('notification', resolve));
       const noticed = new Promise<string>((resolve) => listener.once('notice', (n) => resolve(n.message)));
       await listener.query('listen pg_channel');
-      await using({ user: 'pg_listen' }, (other) => other.query("notify pg_channel, 'hello'"));
+      await withClient({ user: 'pg_listen' }, (other) => other.query("notify pg_channel, 'hello'"));
       expect((await notified).payload).toBe('hello');
       await listener.query("do $$ begin raise notice 'a notice'; end $$");
       expect(await noticed).toBe('a notice');
@@ -94,7 +94,7 @@ describe('node-postgres through the proxy', () => {
   });
 
   it('sends application_name, options and timeouts at startup, and opens the database it names', async () => {
-    await using({ user: 'pg_params', database: OTHER_DATABASE, application_name: 'grafana', options: '-c search_path=pg_catalog',
+    await withClient({ user: 'pg_params', database: OTHER_DATABASE, application_name: 'grafana', options: '-c search_path=pg_catalog',
       statement_timeout: 3000, lock_timeout: 2000, idle_in_transaction_session_timeout: 60_000 }, async (c) => {
       const r = await c.query(`select current_database() as db, current_setting('application_name') as app,
         current_setting('search_path') as sp, current_setting('statement_timeout') as st, current_setting('lock_timeout') as lt,

@@ -28,7 +28,8 @@ function sql(user: string, options: Options = {}, port = stack.port): postgres.S
   return postgres({ host: '127.0.0.1', port, user, database: 'dev', max: 1, connect_timeout: 15, onnotice: () => undefined, ...options });
 }
 
-async function using<T>(s: postgres.Sql, fn: (s: postgres.Sql) => Promise<T>): Promise<T> {
+/** Runs fn, then always ends the connection (waiting up to 5 s for queries still running). */
+async function withSql<T>(s: postgres.Sql, fn: (s: postgres.Sql) => Promise<T>): Promise<T> {
   try {
     return await fn(s);
   } finally {
@@ -41,7 +42,7 @@ describe('postgres.js through the proxy', () => {
     const tap = new WireTap(stack.port);
     const port = await tap.listen();
     try {
-      await using(sql('pjs_pipe', {}, port), async (s) => {
+      await withSql(sql('pjs_pipe', {}, port), async (s) => {
         const results = await Promise.all(Array.from({ length: 200 }, (_, i) =>
           i === 100
             ? s`select 1 / ${i - 100}::int as n`.then(() => 'no error', (e: postgres.PostgresError) => e.code)
@@ -58,13 +59,13 @@ describe('postgres.js through the proxy', () => {
   });
 
   it('prepares parameterised queries as named server-side statements and reuses them', async () => {
-    await using(sql('pjs_prep'), async (s) => {
+    await withSql(sql('pjs_prep'), async (s) => {
       for (let i = 0; i < 10; i++) expect((await s`select ${i}::int * 3 as t`)[0]?.t).toBe(i * 3);
       const named = await s`select name from pg_prepared_statements where statement like ${'%* 3 as t'}`;
       expect(named).toHaveLength(1);
       // With prepare: false the unnamed statement is used instead (what PgBouncer users configure).
       const unprepared = sql('pjs_prep', { prepare: false });
-      await using(unprepared, async (u) => {
+      await withSql(unprepared, async (u) => {
         expect((await u`select ${7}::int as v`)[0]?.v).toBe(7);
         expect(await u`select name from pg_prepared_statements`).toHaveLength(0);
       });
@@ -72,7 +73,7 @@ describe('postgres.js through the proxy', () => {
   });
 
   it('reads through a cursor 100 rows at a time, inside a transaction with a savepoint', async () => {
-    await using(sql('pjs_cursor'), async (s) => {
+    await withSql(sql('pjs_cursor'), async (s) => {
       const seen = await s.begin(async (tx) => {
         let rows = 0;
         let batches = 0;
@@ -95,7 +96,7 @@ describe('postgres.js through the proxy', () => {
   });
 
   it('COPY in and out through streams', async () => {
-    await using(sql('pjs_copy'), async (s) => {
+    await withSql(sql('pjs_copy'), async (s) => {
       await s`create table pjs_copy_t (id int, v text)`;
       const lines = Array.from({ length: 10_000 }, (_, i) => `${i}\tvalue ${i} é\n`);
       await pipeline(Readable.from(lines), await s`copy pjs_copy_t from stdin`.writable());
@@ -111,7 +112,7 @@ describe('postgres.js through the proxy', () => {
   });
 
   it('query.cancel() sends a CancelRequest through the proxy: 57014, and the connection goes on', async () => {
-    await using(sql('pjs_cancel'), async (s) => {
+    await withSql(sql('pjs_cancel'), async (s) => {
       const sleep = 'select pg_sleep(30) as pjs';
       const q = s.unsafe(sleep);
       const outcome = q.then(() => 'completed', (e: postgres.PostgresError) => e.code);
@@ -125,7 +126,7 @@ describe('postgres.js through the proxy', () => {
   });
 
   it('LISTEN/NOTIFY', async () => {
-    await using(sql('pjs_listen', { max: 2 }), async (s) => {
+    await withSql(sql('pjs_listen', { max: 2 }), async (s) => {
       const received = new Promise<string>((resolve) => {
         void s.listen('pjs_channel', resolve).then(() => s.notify('pjs_channel', 'ping'));
       });
@@ -134,7 +135,7 @@ describe('postgres.js through the proxy', () => {
   });
 
   it('ssl: "prefer" is told N by the proxy and goes on in plaintext', async () => {
-    await using(sql('pjs_ssl', { ssl: 'prefer' }), async (s) => {
+    await withSql(sql('pjs_ssl', { ssl: 'prefer' }), async (s) => {
       const [r] = await s`select current_user as u, (select ssl from pg_stat_ssl where pid = pg_backend_pid()) as upstream_tls`;
       expect(r).toEqual({ u: 'IAMA:pjs_ssl', upstream_tls: true });
     });
@@ -151,7 +152,7 @@ describe('postgres.js through the proxy', () => {
         options: '-c search_path=pg_catalog -c work_mem=8MB',
       },
     });
-    await using(s, async (c) => {
+    await withSql(s, async (c) => {
       const [r] = await c`select current_database() as db, current_setting('application_name') as app,
         current_setting('DateStyle') as ds, current_setting('extra_float_digits') as efd, current_setting('TimeZone') as tz,
         current_setting('search_path') as sp, current_setting('work_mem') as wm, current_setting('client_encoding') as ce`;

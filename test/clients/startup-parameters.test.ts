@@ -221,7 +221,9 @@ describe.each([
     const proxy = await stack.startProxy({}, { warm });
     const port = proxy.addresses[0]?.port as number;
     const user = `warm_${warm}`;
-    const run = (): Promise<string> => runProgram('psql', ['-X', '-A', '-t', '-F', '|', '-c', settings, '-c', 'reset all', '-c', settings], {
+    /** psql's output lines: its backend pid, its settings, RESET, its settings again. */
+    const run = (): Promise<string[]> => runProgram('psql', ['-X', '-A', '-t', '-F', '|', '-c', 'select pg_backend_pid()',
+      '-c', settings, '-c', 'reset all', '-c', settings], {
       env: {
         PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: user, PGDATABASE: 'dev', PGAPPNAME: 'dashboards',
         PGCLIENTENCODING: 'LATIN1', PGDATESTYLE: 'SQL, DMY', PGCONNECT_TIMEOUT: '15',
@@ -230,16 +232,26 @@ describe.each([
       timeoutMs: 30_000,
     }).then((r) => {
       expect(r.stderr).toBe('');
-      return r.stdoutBytes.toString('latin1');
+      return r.stdoutBytes.toString('latin1').trim().split('\n');
     });
-    // Between psql runs only the spare is logged in as this user (psql has hung up by then).
-    const spares = async (): Promise<number> => (await stack.bed.superuserQuery<{ n: number }>(
-      'select count(*)::int as n from pg_stat_activity where usename = $1', [`IAMA:${user}`],
-      'postgres'))[0]?.n ?? 0;
-    // The first connection logs in fresh (and, with --warm, has a spare opened); the second takes the spare.
-    for (let i = 0; i < 2; i++) {
-      if (warm > 0 && i > 0) await waitFor(async () => (await spares()) >= warm, 'a warm spare to be logged in');
-      expect((await run()).trim().split('\n'), `connection ${i + 1}`).toEqual([expected, 'RESET', expected]);
+    const sessionsOf = async (): Promise<number[]> => (await stack.bed.superuserQuery<{ pid: number }>(
+      'select pid from pg_stat_activity where usename = $1', [`IAMA:${user}`], 'postgres')).map((r) => r.pid);
+
+    const first = await run();
+    expect(first.slice(1), 'first connection').toEqual([expected, 'RESET', expected]);
+    if (warm === 0) {
+      expect((await run()).slice(1), 'second connection').toEqual([expected, 'RESET', expected]);
+      return;
     }
+    // With --warm the first connection had a spare opened with its parameters; wait for it (a session that is not
+    // the first client's), then check the second connection is that very session and looks like a fresh login.
+    let spare: number | undefined;
+    await waitFor(async () => {
+      spare = (await sessionsOf()).find((pid) => String(pid) !== first[0]);
+      return spare !== undefined;
+    }, 'a warm spare to be logged in');
+    const second = await run();
+    expect(second[0], 'the second connection is the warm spare').toBe(String(spare));
+    expect(second.slice(1), 'second connection').toEqual([expected, 'RESET', expected]);
   });
 });

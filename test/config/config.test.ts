@@ -66,3 +66,29 @@ describe('flags to Config', () => {
       .toMatch(/--db-user cannot be used with --with-iam/);
   });
 });
+
+describe('client authentication settings', () => {
+  it('a non-loopback listener needs client authentication; with it, it may start', async () => {
+    const open = validateConfig(await parse(['--upstream', 'h', '--cluster-id', 'c', '--listen', '0.0.0.0:5439'])).join('\n');
+    expect(open).toMatch(/not a loopback address.*client authentication/);
+    expect(validateConfig(await parse(['--upstream', 'h', '--cluster-id', 'c', '--listen', '0.0.0.0:5439',
+      '--client-password', 'pw', '--client-tls-cert', 'c.pem', '--client-tls-key', 'k.pem', '--client-tls-require']))).toEqual([]);
+  });
+
+  it('a client CA needs client TLS, and client TLS needs both files', async () => {
+    expect(validateConfig(await parse(['--upstream', 'h', '--cluster-id', 'c', '--client-ca', 'ca.pem'])).join('\n'))
+      .toMatch(/client CA needs client TLS/);
+    expect(validateConfig(await parse(['--upstream', 'h', '--cluster-id', 'c', '--client-tls-cert', 'c.pem'])).join('\n'))
+      .toMatch(/needs both a certificate and a key/);
+  });
+
+  it('takes the client password from REDSHIFT_AUTH_PROXY_CLIENT_PASSWORD', async () => {
+    process.env.REDSHIFT_AUTH_PROXY_CLIENT_PASSWORD = 'from-env-secret';
+    try {
+      const c = await parse(['--upstream', 'h', '--cluster-id', 'c']);
+      expect(c.listeners[0]?.clientAuth?.password).toBe('from-env-secret');
+    } finally {
+      delete process.env.REDSHIFT_AUTH_PROXY_CLIENT_PASSWORD;
+    }
+  });
+});

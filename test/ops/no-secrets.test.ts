@@ -67,7 +67,7 @@ describe('secrets stay out of logs', () => {
       expect(a.client).toMatch(/^127\.0\.0\.1:\d+$/);
     }
     expect(audits).toContainEqual(expect.objectContaining({ user: 'audit_app', dbUser: 'IAMA:audit_app', database: 'dev',
-      application: 'audit-tool', closedBy: expect.stringMatching(/^(client|upstream)$/) as unknown }));
+      application_name: 'audit-tool', closedBy: expect.stringMatching(/^(client|upstream)$/) as unknown }));
     expect(audits.find((a) => a.user === 'audit_app')?.bytesToClient).toBeGreaterThan(1000);
   });
 });

@@ -2,6 +2,7 @@
  * What a listener asks of its clients before they get an IAM session: TLS (optional or required), a password
  * checked with SCRAM-SHA-256, and/or a client certificate signed by a configured CA.
  */
+import { readFileSync } from 'node:fs';
 import type { ListenerConfig } from '../../config/config.js';
 import { ClientTls } from '../client-tls.js';
 import { scramVerifier } from './scram-server.js';
@@ -20,6 +21,12 @@ export function listenerSecurity(listener: ListenerConfig): ListenerSecurity {
     tls: tlsConfig ? new ClientTls({ certFile: tlsConfig.certFile, keyFile: tlsConfig.keyFile, clientCaFile: auth?.caFile }) : undefined,
     // A client certificate can only be checked over TLS: asking for one implies requiring TLS.
     requireTls: Boolean(tlsConfig?.require || auth?.caFile),
-    scram: auth?.password ? scramVerifier(auth.password) : undefined,
+    scram: clientPassword(auth) !== undefined ? scramVerifier(clientPassword(auth) as string) : undefined,
   };
+}
+
+function clientPassword(auth: ListenerConfig['clientAuth']): string | undefined {
+  if (auth?.password) return auth.password;
+  if (auth?.passwordFile) return (readFileSync(auth.passwordFile, 'utf8').split(/\r?\n/)[0] ?? '') || undefined;
+  return undefined;
 }
