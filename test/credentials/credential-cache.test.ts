@@ -59,16 +59,26 @@ describe('CredentialCache', () => {
 
   it('refreshes an identity in use in the background, so callers do not wait', async () => {
     const cache = new CredentialCache();
-    const c = counter(400);
-    await cache.get('k', c.fetcher);
+    let calls = 0;
+    let release: (() => void) | undefined;
+    const fetcher = async () => {
+      calls++;
+      // The refresh (second call) hangs until released: callers meanwhile must get the current credential.
+      if (calls === 2) await new Promise<void>((r) => { release = r; });
+      return new DbCredential('IAM:u', `pw${calls}`, new Date(Date.now() + 2_000));
+    };
+    await cache.get('k', fetcher);
     await new Promise((r) => setTimeout(r, 20));
-    await cache.get('k', c.fetcher); // used after it was obtained: in use
-    await new Promise((r) => setTimeout(r, 360)); // past the refresh point (300 ms)
-    expect(c.calls()).toBe(2);
-    const t0 = performance.now();
-    const cred = await cache.get('k', c.fetcher);
-    expect(performance.now() - t0).toBeLessThan(5);
-    expect(cred.password).toBe('pw2');
+    await cache.get('k', fetcher); // used after it was obtained: in use
+    const deadline = Date.now() + 5_000;
+    while (calls < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10)); // the refresh point (1.5 s of 2)
+    expect(calls).toBe(2);
+    const during = await cache.get('k', fetcher); // resolves although the refresh is still hanging
+    expect(during.password).toBe('pw1');
+    release?.();
+    await new Promise((r) => setTimeout(r, 10));
+    expect((await cache.get('k', fetcher)).password).toBe('pw2');
+    expect(calls).toBe(2);
     cache.close();
   });
 
