@@ -27,6 +27,8 @@ export interface CredentialCacheOptions {
   readonly attempts?: number;
   readonly backoffBaseMs?: number;
   readonly backoffCapMs?: number;
+  /** Time one API call may take before it is abandoned and retried (default 5 s). */
+  readonly attemptTimeoutMs?: number;
   /** Upper bound of API calls per key per rolling minute (default 10). */
   readonly maxCallsPerMinute?: number;
   readonly onApiCall?: (event: ApiCallEvent) => void;
@@ -78,6 +80,7 @@ export class CredentialCache {
   private readonly baseMs: number;
   private readonly capMs: number;
   private readonly maxPerMinute: number;
+  private readonly attemptTimeoutMs: number;
   private readonly closing = new AbortController();
   private readonly counters: Counters = { hits: 0, misses: 0, sharedWaits: 0, apiCalls: 0, apiFailures: 0,
     apiCallMsTotal: 0, backgroundRefreshes: 0, rateLimited: 0 };
@@ -87,6 +90,7 @@ export class CredentialCache {
     this.baseMs = options.backoffBaseMs ?? 100;
     this.capMs = options.backoffCapMs ?? 3_000;
     this.maxPerMinute = options.maxCallsPerMinute ?? 10;
+    this.attemptTimeoutMs = options.attemptTimeoutMs ?? 5_000;
   }
 
   /** A credential valid for at least the safety margin, fetching it if needed. */
@@ -164,13 +168,19 @@ export class CredentialCache {
       this.admitCall(entry);
       const started = performance.now();
       this.counters.apiCalls++;
+      // Each attempt has its own deadline: a hung API must not hold every connection of this identity hostage to
+      // one request that never ends (they all share it).
+      const deadline = AbortSignal.timeout(this.attemptTimeoutMs);
       try {
-        const cred = await entry.fetcher(this.closing.signal);
+        const cred = await entry.fetcher(AbortSignal.any([this.closing.signal, deadline]));
         const durationMs = performance.now() - started;
         this.counters.apiCallMsTotal += durationMs;
         this.options.onApiCall?.({ key, durationMs, ok: true, background });
         return cred;
-      } catch (err) {
+      } catch (caught) {
+        const err = deadline.aborted && !this.closing.signal.aborted
+          ? Object.assign(new Error(`the AWS API did not answer within ${this.attemptTimeoutMs} ms`), { name: 'TimeoutError', cause: caught })
+          : caught;
         const errorName = err instanceof Error ? err.name : 'Error';
         const durationMs = performance.now() - started;
         this.counters.apiCallMsTotal += durationMs;

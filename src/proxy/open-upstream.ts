@@ -6,6 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import { ClientError } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { connectTls } from '../upstream/connect-tls.js';
+import { startupMessage } from '../protocol/frontend-messages.js';
 import { login, UpstreamLoginError, UpstreamProtocolError } from '../upstream/login.js';
 import type { BackendKey } from '../upstream/login.js';
 import type { UpstreamEndpoint } from '../upstream/upstream-endpoint.js';
@@ -25,6 +26,9 @@ export interface UpstreamSession {
   /** Server bytes that arrived after ReadyForQuery during login. */
   readonly leftover: Buffer;
 }
+
+/** The largest startup packet PostgreSQL (and Redshift) accept (MAX_STARTUP_PACKET_LENGTH). */
+const MAX_UPSTREAM_STARTUP = 10_000;
 
 /** SQLSTATEs meaning "these credentials were not accepted" — worth one retry with a freshly issued credential. */
 const CREDENTIAL_REFUSED = new Set([SqlState.InvalidPassword, SqlState.InvalidAuthorizationSpecification]);
@@ -55,15 +59,32 @@ export async function openUpstream(target: Target, clientParams: ReadonlyMap<str
 
 async function attempt(target: Target, resolved: ResolvedLogin, clientParams: ReadonlyMap<string, string>,
   database: string, signal: AbortSignal): Promise<UpstreamSession> {
+  const params = upstreamParams(clientParams, resolved.credential.user, database);
+  checkStartupSize(params, resolved.credential.user);
   const endpoint = await target.endpoint();
   const socket = await connectTls(endpoint, signal);
   try {
-    const params = upstreamParams(clientParams, resolved.credential.user, database);
     const result = await login(socket, params, { user: resolved.credential.user, password: resolved.credential.password }, signal);
     return { socket, endpoint, dbUser: resolved.credential.user, database, credentialExpiresAt: resolved.credential.expiresAt, ...result };
   } catch (err) {
     socket.destroy();
     throw err;
+  }
+}
+
+/**
+ * PostgreSQL and Redshift refuse startup packets over 10,000 bytes by closing the connection. The database user
+ * name the API returns can be longer than the client's, so a packet the client kept within the limit may not be:
+ * say so instead of letting it look like a cluster failure.
+ */
+function checkStartupSize(params: ReadonlyMap<string, string>, dbUser: string): void {
+  const size = startupMessage(params).length;
+  if (size > MAX_UPSTREAM_STARTUP) {
+    throw new ClientError({
+      code: SqlState.ProtocolViolation,
+      message: `the connection parameters are too long for Redshift once the user is "${dbUser}" (${size} bytes; the limit is ${MAX_UPSTREAM_STARTUP})`,
+      hint: 'Shorten the options or other startup parameters your tool sends.',
+    });
   }
 }
 
@@ -91,7 +112,8 @@ function translate(err: unknown, resolved: ResolvedLogin, database: string): unk
       code: f.code,
       message: f.message,
       detail: f.detail ?? `while logging in to database "${database}" as "${user}"`,
-      hint: f.hint ?? (f.code === SqlState.InvalidCatalogName ? 'Check the database name in your tool\'s connection settings.' : undefined),
+      hint: f.hint ?? (f.code === SqlState.InvalidCatalogName ? 'Check the database name in your tool\'s connection settings.'
+        : 'Redshift refused the session while logging in: check the connection settings and options your tool sends.'),
     }, { cause: err });
   }
   if (err instanceof UpstreamAuthError) {

@@ -31,6 +31,8 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
     expiries: () => cache.expiries(),
   });
   const cache = new CredentialCache({
+    // An API call that hangs is abandoned well within a client's login time, so a retry can still serve it.
+    attemptTimeoutMs: Math.min(5_000, Math.max(500, config.startupTimeoutMs / 2)),
     onBackgroundError: (_key, err) => log.warn({ err: err instanceof Error ? err.message : String(err) },
       'background credential refresh failed; the current credential stays in use'),
     ...cacheOptions,

@@ -117,9 +117,9 @@ function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<tls.TLS
       socket.off('secureConnect', onSecure);
       socket.destroy();
       reject(isCertificateError(err)
-        ? unreachable(endpoint, `the TLS certificate of ${endpoint.host} could not be verified: ${err.message}`,
+        ? unreachable(endpoint, `the TLS certificate of ${endpoint.host} could not be verified: ${err.message.trim()}`,
           'Connect to the cluster\'s own endpoint name (the certificate names it); for a private CA pass --ca-file PEM.', err)
-        : unreachable(endpoint, `the TLS handshake with ${endpoint.host} failed: ${err.message}`,
+        : unreachable(endpoint, `the TLS handshake with ${endpoint.host} failed (${err.code ?? err.message.split('\n')[0]?.trim()})`,
           'Check that --upstream points at the Redshift endpoint and that nothing in between intercepts TLS.', err));
     };
     const onSecure = (): void => {
