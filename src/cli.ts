@@ -59,6 +59,7 @@ export function buildParser(argv: string[]) {
     .option('profile', { type: 'string', describe: 'AWS profile for the identity (SSO, role or keys)' })
     .option('assume-role', { type: 'string', describe: 'Role ARN to assume for the credential calls (cross-account)' })
     .option('external-id', { type: 'string', describe: 'External id for --assume-role' })
+    .option('role-session-name', { type: 'string', describe: 'Session name for --assume-role (default redshift-auth-proxy)' })
     .option('aws-endpoint-url', { type: 'string', describe: 'Override the AWS API endpoint (like the AWS CLI\'s --endpoint-url)' })
     .option('ca-file', { type: 'string', describe: 'PEM file of extra CA certificates to trust for Redshift' })
     .option('allowed-users', { type: 'string', describe: 'Comma-separated client user names allowed to connect' })

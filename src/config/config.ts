@@ -32,6 +32,8 @@ export interface TargetConfig {
   assumeRoleArn?: string | undefined;
   /** External id for --assume-role. */
   externalId?: string | undefined;
+  /** Role session name for --assume-role (shows in CloudTrail and, for role identities, in the IAMR: user); default redshift-auth-proxy. */
+  roleSessionName?: string | undefined;
   /** AWS API endpoint override (as the AWS CLI's --endpoint-url). */
   awsEndpointUrl?: string | undefined;
   /** PEM file of extra CA certificates trusted for the upstream, in addition to Node's root store. */

@@ -35,6 +35,7 @@ export const targetSchema = z.strictObject({
   profile: text.optional(),
   assumeRole: text.optional(),
   externalId: text.optional(),
+  roleSessionName: text.optional(),
   awsEndpointUrl: text.optional(),
   /** Relative paths are read from the config file's directory. */
   caFile: text.optional(),

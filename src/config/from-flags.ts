@@ -28,6 +28,7 @@ export interface Flags {
   profile?: string;
   assumeRole?: string;
   externalId?: string;
+  roleSessionName?: string;
   awsEndpointUrl?: string;
   caFile?: string;
   allowedUsers?: string;
@@ -80,6 +81,7 @@ function targetOverrides(flags: Flags): Partial<TargetConfig> {
     profile: flags.profile,
     assumeRoleArn: flags.assumeRole,
     externalId: flags.externalId,
+    roleSessionName: flags.roleSessionName,
     awsEndpointUrl: flags.awsEndpointUrl,
     caFile: flags.caFile,
     allowedUsers: flags.allowedUsers !== undefined ? allowed : undefined,

@@ -110,6 +110,7 @@ function targetFromFile(t: FileTarget, baseDir: string): TargetConfig {
     profile: t.profile,
     assumeRoleArn: t.assumeRole,
     externalId: t.externalId,
+    roleSessionName: t.roleSessionName,
     awsEndpointUrl: t.awsEndpointUrl,
     caFile: t.caFile !== undefined ? path.resolve(baseDir, t.caFile) : undefined,
     allowedUsers: t.allowedUsers,

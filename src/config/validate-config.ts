@@ -30,7 +30,7 @@ const FLAG_NAMES: Record<ConfigField, string> = {
   'target.workgroup': '--workgroup', 'target.region': '--region', 'target.dbUser': '--db-user',
   'target.dbName': '--db-name', 'target.dbGroups': '--db-groups', 'target.autoCreate': '--auto-create',
   'target.durationSeconds': '--duration', 'target.withIam': '--with-iam', 'target.profile': '--profile',
-  'target.assumeRoleArn': '--assume-role', 'target.externalId': '--external-id',
+  'target.assumeRoleArn': '--assume-role', 'target.externalId': '--external-id', 'target.roleSessionName': '--role-session-name',
   'target.awsEndpointUrl': '--aws-endpoint-url', 'target.caFile': '--ca-file', 'target.allowedUsers': '--allowed-users',
   'target.users': 'users (config file)', listen: '--listen', unixSocket: '--unix-socket',
   'listener.maxConnections': '--max-connections', clientAuth: '--client-password/--client-ca',
@@ -78,6 +78,10 @@ function checkTarget(t: TargetConfig, n: FieldNamer): ConfigProblem[] {
   }
   if (t.awsEndpointUrl && !/^https?:\/\/[^/]/.test(t.awsEndpointUrl)) p('target.awsEndpointUrl', 'must be an http(s) URL');
   if (t.externalId && !t.assumeRoleArn) p('target.externalId', `needs ${n('target.assumeRoleArn')}`);
+  if (t.roleSessionName && !t.assumeRoleArn) p('target.roleSessionName', `needs ${n('target.assumeRoleArn')}`);
+  if (t.roleSessionName && !/^[\w+=,.@-]{2,64}$/.test(t.roleSessionName)) {
+    p('target.roleSessionName', 'must be 2–64 characters of letters, digits and +=,.@_-');
+  }
   const users = Object.entries(t.users ?? {});
   if (users.length > 0 && (t.withIam || t.workgroup)) {
     p('target.users', `maps local users to database users, which ${t.withIam ? n('target.withIam') : 'Serverless'} does not allow (the IAM identity is the database user)`);

@@ -43,7 +43,7 @@ export class Target {
     const accountHint = facts?.kind === 'serverless' ? facts.accountId : undefined;
     this.aws = {
       region: config.region ?? facts?.region, profile: config.profile, endpointUrl: config.awsEndpointUrl,
-      assumeRoleArn: config.assumeRoleArn, externalId: config.externalId,
+      assumeRoleArn: config.assumeRoleArn, externalId: config.externalId, roleSessionName: config.roleSessionName,
     };
     this.extraCaPem = config.caFile ? [readFileSync(config.caFile, 'utf8')] : undefined;
     this.secureContext = this.extraCaPem ? trustStore(this.extraCaPem) : undefined;

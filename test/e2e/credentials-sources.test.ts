@@ -111,6 +111,14 @@ describe('--assume-role with --external-id (cross-account)', () => {
     expect(get?.caller).toMatch(/^arn:aws:sts::210987654321:assumed-role\/Analyst\//);
   });
 
+  it('--role-session-name names the role session (and so CloudTrail\'s record of it)', async () => {
+    const port = await portOf({ assumeRoleArn: ROLE_ARN, externalId: EXTERNAL_ID, roleSessionName: 'dash-sidecar' });
+    expect(await currentUser(port, 'named')).toBe('IAMA:named');
+    expect(stack.emulator.callLog.find((c) => c.action === 'AssumeRole')?.params.RoleSessionName).toBe('dash-sidecar');
+    expect(stack.emulator.callLog.find((c) => c.action === 'GetClusterCredentials')?.caller)
+      .toBe('arn:aws:sts::210987654321:assumed-role/Analyst/dash-sidecar');
+  });
+
   it('a wrong external id is refused by STS with 28000 and a hint about the role\'s trust policy', async () => {
     const port = await portOf({ withIam: true, autoCreate: false, assumeRoleArn: ROLE_ARN, externalId: 'guess' });
     const err = await refusal(port, 'anyone');
