@@ -32,14 +32,19 @@ export class Relay {
   private ended = false;
   private held: Buffer[] | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private resolveDone!: (end: RelayEnd) => void;
   private readonly onClientData: (chunk: Buffer) => void;
   private readonly onClientEnd = (): void => this.finish('client', 'client disconnected');
   private readonly onClientError = (err: Error): void => this.finish('client', `client socket error: ${err.message}`);
 
-  /** @param pending bytes that arrived on either side before the relay started, not yet delivered. */
+  /**
+   * @param pending bytes that arrived on either side before the relay started, not yet delivered.
+   * @param idleReleaseMs with --idle-release: after this long with nothing relayed and the session idle, give the
+   *   upstream connection back (Redshift has ~500 slots per cluster); the session reopens it on demand.
+   */
   constructor(private readonly client: Socket, private readonly upstream: TLSSocket,
-    pending: { toUpstream: Buffer; toClient: Buffer }, private readonly tracker?: SessionTracker) {
+    pending: { toUpstream: Buffer; toClient: Buffer }, private readonly tracker?: SessionTracker, idleReleaseMs?: number) {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
@@ -65,6 +70,21 @@ export class Relay {
     upstream.on('error', (err) => this.finish('upstream', `upstream socket error: ${err.message}`));
     client.resume();
     upstream.resume();
+    if (idleReleaseMs && tracker) this.watchIdle(idleReleaseMs, tracker);
+  }
+
+  /** Checks twice per period; releases when nothing moved since the last check and the session is idle. */
+  private watchIdle(ms: number, tracker: SessionTracker): void {
+    let lastSeen = -1;
+    const check = (): void => {
+      if (this.ended) return;
+      if (this.activity === lastSeen && tracker.idle && !tracker.unhealable && this.release()) return;
+      lastSeen = this.activity;
+      this.idleTimer = setTimeout(check, ms / 2);
+      this.idleTimer.unref();
+    };
+    this.idleTimer = setTimeout(check, ms / 2);
+    this.idleTimer.unref();
   }
 
   /** Increases with every chunk relayed either way: lets an idle check see whether anything happened. */
@@ -127,6 +147,7 @@ export class Relay {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.holdTimer);
+    clearTimeout(this.idleTimer);
     // The held message, if any, dies with the connection it announced.
     this.held = undefined;
     this.client.off('data', this.onClientData);

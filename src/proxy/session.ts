@@ -9,18 +9,20 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../ops/logger.js';
-import { AUTHENTICATION_OK, backendKeyData, errorResponse, negotiateProtocolVersion, readyForQuery } from '../protocol/backend-messages.js';
+import { AUTHENTICATION_OK, backendKeyData, negotiateProtocolVersion } from '../protocol/backend-messages.js';
 import { ClientError } from '../protocol/client-error.js';
 import { SslAnswer, TxStatus } from '../protocol/codes.js';
-import { backoffMs } from '../credentials/retry-policy.js';
 import type { BackendKey } from '../upstream/login.js';
 import { FailedTransaction } from './failed-transaction.js';
-import { replaySession } from './replay-session.js';
+import { reconnect } from './reconnect.js';
+import type { Reconnected } from './reconnect.js';
 import { SessionTracker } from './session-tracker.js';
 import { FrameError, FrameReader } from '../protocol/frame-reader.js';
 import { decodeStartupPacket } from '../protocol/startup-packet.js';
 import type { StartupPacket } from '../protocol/startup-packet.js';
 import { SqlState } from '../protocol/sqlstate.js';
+import { checkStartup, internalError, protocolError } from './startup-checks.js';
+import { planForLoss } from './upstream-loss.js';
 import type { CancelKeys } from './cancel-keys.js';
 import { forwardCancel } from './forward-cancel.js';
 import { openUpstream } from './open-upstream.js';
@@ -52,8 +54,6 @@ export interface SessionDeps {
 
 export type SessionState = 'awaiting-startup' | 'authenticating' | 'logging-in' | 'relaying' | 'released' | 'failed-transaction' | 'healing' | 'closed';
 
-/** How long a session keeps trying to reach Redshift again after losing its connection. */
-const HEAL_WINDOW_MS = 30_000;
 
 /** At most one SSLRequest and one GSSENCRequest precede a startup packet. */
 const MAX_ENCRYPTION_REQUESTS = 2;
@@ -93,7 +93,6 @@ export class Session {
   heals = 0;
   releases = 0;
   private refusal: { code: string } | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
   private summary: { localUser?: string; dbUser?: string; database?: string; applicationName?: string } = {};
   readonly finished: Promise<SessionSummary>;
   private resolveFinished!: (s: SessionSummary) => void;
@@ -305,35 +304,14 @@ export class Session {
       this.deps.cancelKeys.retarget(this.key.processId, target);
     }
     this.state = 'relaying';
-    const relay = new Relay(this.client, up.socket, { toUpstream, toClient: up.leftover }, this.tracker);
+    const relay = new Relay(this.client, up.socket, { toUpstream, toClient: up.leftover }, this.tracker,
+      this.deps.limits.idleReleaseMs);
     this.relay = relay;
-    this.armIdleRelease();
     void relay.done.then((end) => {
       this.bytes.toClient += end.bytesToClient;
       this.bytes.toUpstream += end.bytesToUpstream;
       this.afterRelay(end);
     });
-  }
-
-  /**
-   * With --idle-release, a session idle that long gives its upstream connection back (Redshift has ~500 slots per
-   * cluster) and reopens it, with its state replayed, when the client next sends anything.
-   */
-  private armIdleRelease(): void {
-    const ms = this.deps.limits.idleReleaseMs;
-    if (!ms) return;
-    clearTimeout(this.idleTimer);
-    let lastSeen = -1;
-    const check = (): void => {
-      if (this.state !== 'relaying' || !this.relay) return;
-      const activity = this.relay.activity;
-      if (activity === lastSeen && this.tracker.idle && !this.tracker.unhealable && this.relay.release()) return;
-      lastSeen = activity;
-      this.idleTimer = setTimeout(check, ms / 2);
-      this.idleTimer.unref();
-    };
-    this.idleTimer = setTimeout(check, ms / 2);
-    this.idleTimer.unref();
   }
 
   private readonly onReleasedData = (chunk: Buffer): void => {
@@ -367,39 +345,18 @@ export class Session {
       this.close(end);
       return;
     }
-    const lost = `the connection to Redshift was lost (${end.reason})`;
-    if (this.tracker.unhealable) {
-      this.endWith(new ClientError({ code: SqlState.ConnectionFailure, message: lost,
-        detail: `The proxy cannot restore this session: ${this.tracker.unhealable}.`,
-        hint: 'Reconnect; the new session starts without that state.' }), end);
+    const plan = planForLoss(this.tracker, end.reason);
+    if (plan.kind === 'fatal') {
+      this.endWith(plan.error, end);
       return;
     }
-    if (this.tracker.idle) {
+    if (plan.reply) this.client.write(plan.reply);
+    if (plan.kind === 'heal') {
       void this.heal(end.reason);
       return;
     }
-    // Lost with a statement running or a transaction open: say so, as an ERROR the client can recover from.
-    const inTransaction = this.tracker.status !== TxStatus.Idle;
-    const lostError = errorResponse({ severity: 'ERROR', code: SqlState.ConnectionFailure,
-      message: `${lost}; ${inTransaction ? 'the transaction was rolled back' : 'the statement did not complete'}`,
-      hint: inTransaction ? 'Run ROLLBACK and retry the transaction; the proxy reconnects on its own.'
-        : 'Retry the statement; the proxy reconnects on its own.' });
-    const status = inTransaction ? TxStatus.Failed : TxStatus.Idle;
-    const waiting = this.tracker.inFlight;
-    if (waiting > 0) {
-      const replies: Buffer[] = [lostError];
-      for (let i = 0; i < waiting; i++) replies.push(readyForQuery(status));
-      this.client.write(Buffer.concat(replies));
-    }
-    this.tracker.inFlight = 0;
-    this.tracker.status = status;
-    if (!inTransaction) {
-      void this.heal(end.reason);
-      return;
-    }
-    // Idle in a transaction: the client is told at its next statement, as PostgreSQL would tell it.
     this.state = 'failed-transaction';
-    this.failed = new FailedTransaction(waiting > 0 ? undefined : lostError);
+    this.failed = new FailedTransaction(plan.firstError);
     this.failedReader = new FrameReader(1 << 24);
     this.client.on('data', this.onFailedData);
     this.client.resume();
@@ -440,50 +397,26 @@ export class Session {
    */
   private async heal(reason: string, pending: Buffer = Buffer.alloc(0)): Promise<void> {
     this.state = 'healing';
-    const started = Date.now();
-    for (let attempt = 0; ; attempt++) {
-      if (this.client.destroyed || this.abort.signal.aborted) {
-        this.close();
-        return;
-      }
-      try {
-        const up = await openUpstream(this.deps.target, this.params, this.abort.signal);
-        let rest: Buffer;
-        try {
-          rest = await replaySession(up.socket, this.tracker, this.deps.limits.startupTimeoutMs);
-        } catch (err) {
-          up.socket.destroy();
-          this.endWith(new ClientError({ code: SqlState.ConnectionFailure,
-            message: `the connection to Redshift was lost and the session could not be restored`,
-            detail: err instanceof Error ? err.message : String(err), hint: 'Reconnect.' }));
-          return;
-        }
-        if (this.client.destroyed || this.state !== 'healing') {
-          up.socket.destroy();
-          this.close();
-          return;
-        }
-        const reopening = reason.startsWith('reopening');
-        if (!reopening) this.heals++;
-        this.deps.log[reopening ? 'debug' : 'info']({ client: this.clientAddress, user: this.summary.localUser, reason, attempts: attempt + 1,
-          ms: Date.now() - started }, reopening ? 'released session reopened' : 'session healed on a new upstream connection');
-        this.startRelay({ ...up, leftover: Buffer.concat([up.leftover, rest]) }, pending);
-        return;
-      } catch (err) {
-        if (this.client.destroyed || this.abort.signal.aborted) {
-          this.close();
-          return;
-        }
-        if (Date.now() - started > HEAL_WINDOW_MS) {
-          this.endWith(err instanceof ClientError ? err : new ClientError({ code: SqlState.ConnectionFailure,
-            message: 'the connection to Redshift was lost and could not be re-established',
-            detail: err instanceof Error ? err.message : String(err), hint: 'Check the cluster and reconnect.' }));
-          return;
-        }
-        await new Promise((r) => setTimeout(r, backoffMs(attempt, 200, 2_000)));
-      }
+    let done: Reconnected;
+    try {
+      done = await reconnect(this.deps.target, this.params, this.tracker, this.deps.limits.startupTimeoutMs, this.abort.signal);
+    } catch (err) {
+      if (this.client.destroyed || this.abort.signal.aborted) this.close();
+      else this.endWith(err instanceof ClientError ? err : internalError(err));
+      return;
     }
+    if (this.client.destroyed || this.state !== 'healing') {
+      done.upstream.socket.destroy();
+      this.close();
+      return;
+    }
+    const reopening = reason.startsWith('reopening');
+    if (!reopening) this.heals++;
+    this.deps.log[reopening ? 'debug' : 'info']({ client: this.clientAddress, user: this.summary.localUser, reason,
+      attempts: done.attempts, ms: done.ms }, reopening ? 'released session reopened' : 'session healed on a new upstream connection');
+    this.startRelay(done.upstream, pending);
   }
+
 
   /** Writes a FATAL error and ends the session. */
   private endWith(error: ClientError, end?: RelayEnd): void {
@@ -529,7 +462,6 @@ export class Session {
     }
     this.client.off('data', this.onFailedData);
     this.client.off('data', this.onReleasedData);
-    clearTimeout(this.idleTimer);
     if (this.key) this.deps.cancelKeys.release(this.key.processId);
     if (!this.abort.signal.aborted) this.abort.abort(new Error('client went away'));
     const durationMs = Date.now() - this.started;
@@ -550,39 +482,4 @@ export class Session {
     if (this.client.remoteAddress === undefined) return 'unix socket';
     return `${this.client.remoteAddress}:${this.client.remotePort ?? 0}`;
   }
-}
-
-/** Startup parameters the proxy refuses before any AWS call. */
-function checkStartup(params: Map<string, string>): void {
-  if (!params.get('user')) {
-    throw new ClientError({
-      code: SqlState.InvalidAuthorizationSpecification,
-      message: 'no user name was given in the startup packet',
-      hint: 'Set the user name in your tool\'s connection settings (it becomes the Redshift database user).',
-    });
-  }
-  const replication = params.get('replication');
-  if (replication !== undefined && !['false', 'off', 'no', '0'].includes(replication.toLowerCase())) {
-    throw new ClientError({
-      code: SqlState.FeatureNotSupported,
-      message: 'replication connections are not supported through redshift-auth-proxy',
-      hint: 'Redshift does not offer PostgreSQL replication; connect without the replication parameter.',
-    });
-  }
-}
-
-function protocolError(message: string): ClientError {
-  return new ClientError({
-    code: SqlState.ProtocolViolation,
-    message: `invalid connection request: ${message}`,
-    hint: 'Connect with a PostgreSQL client (psql, JDBC, ODBC, libpq-based tools) to this port.',
-  });
-}
-
-function internalError(err: unknown): ClientError {
-  return new ClientError({
-    code: SqlState.InternalError,
-    message: `internal error in redshift-auth-proxy: ${err instanceof Error ? err.message : String(err)}`,
-    hint: 'Please report this with the proxy log.',
-  }, { cause: err });
 }
