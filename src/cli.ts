@@ -63,6 +63,7 @@ export function buildParser(argv: string[]) {
     .option('aws-endpoint-url', { type: 'string', describe: 'Override the AWS API endpoint (like the AWS CLI\'s --endpoint-url)' })
     .option('ca-file', { type: 'string', describe: 'PEM file of extra CA certificates to trust for Redshift' })
     .option('allowed-users', { type: 'string', describe: 'Comma-separated client user names allowed to connect' })
+    .option('heal', { type: 'boolean', describe: 'Heal sessions across lost Redshift connections (--no-heal: end them with 08006 instead)' })
     .option('warm', { type: 'number', describe: 'Keep N logged-in Redshift connections ready per identity and database, for instant connects' })
     .option('idle-release', { type: 'number', describe: 'Seconds after which an idle session gives its Redshift connection back (reopened on its next query); off by default' })
     .option('startup-timeout', { type: 'number', describe: 'Seconds a client has to complete startup and login (default 10)' })

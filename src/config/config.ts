@@ -117,6 +117,8 @@ export interface Config {
   shutdownGraceMs?: number | undefined;
   /** Most sessions across all listeners at once; more are refused with SQLSTATE 53300. Unlimited when absent. */
   maxConnections?: number | undefined;
+  /** Heal sessions across upstream loss (tracks session state as bytes pass); on unless false (--no-heal). */
+  heal?: boolean | undefined;
   /** Spare logged-in upstream connections kept ready per identity and database (--warm); off when absent or 0. */
   warm?: number | undefined;
   /** An idle session gives its upstream connection back after this many ms and reopens it on its next message; off when absent. */

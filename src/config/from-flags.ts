@@ -41,6 +41,7 @@ export interface Flags {
   clientTlsKey?: string;
   clientTlsRequire?: boolean;
   warm?: number;
+  heal?: boolean;
   connectTimeout?: number;
   shutdownGrace?: number;
   maxConnections?: number;
@@ -142,6 +143,7 @@ export function configFromFlags(flags: Flags, base?: Config): Config {
     maxConnections: flags.maxConnections ?? base?.maxConnections,
     idleReleaseMs: seconds(flags.idleRelease, base?.idleReleaseMs),
     warm: flags.warm ?? base?.warm,
+    heal: flags.heal ?? base?.heal,
     httpListen: flags.httpListen !== undefined ? parseHttpListen(flags.httpListen) : base?.httpListen,
   };
 }

@@ -57,7 +57,7 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
     security: listenerSecurity(l),
     cancelKeys,
     limits: { startupTimeoutMs: config.startupTimeoutMs, maxStartupPacket: config.maxStartupPacket,
-      idleReleaseMs: config.idleReleaseMs },
+      idleReleaseMs: config.idleReleaseMs, heal: config.heal !== false },
     log,
   }, log, { name: l.name, maxConnections: l.maxConnections, budget, observer: metrics }));
   const addresses: AddressInfo[] = [];

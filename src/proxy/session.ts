@@ -39,6 +39,8 @@ export interface SessionLimits {
   readonly maxStartupPacket: number;
   /** Idle sessions release their upstream connection after this long (off when absent). */
   readonly idleReleaseMs?: number | undefined;
+  /** Track session state and heal across upstream loss (default true). */
+  readonly heal?: boolean | undefined;
 }
 
 export interface SessionDeps {
@@ -304,8 +306,9 @@ export class Session {
       this.deps.cancelKeys.retarget(this.key.processId, target);
     }
     this.state = 'relaying';
-    const relay = new Relay(this.client, up.socket, { toUpstream, toClient: up.leftover }, this.tracker,
-      this.deps.limits.idleReleaseMs);
+    const tracking = this.deps.limits.heal !== false;
+    const relay = new Relay(this.client, up.socket, { toUpstream, toClient: up.leftover },
+      tracking ? this.tracker : undefined, this.deps.limits.idleReleaseMs);
     this.relay = relay;
     void relay.done.then((end) => {
       this.bytes.toClient += end.bytesToClient;
@@ -343,6 +346,11 @@ export class Session {
       // Part of a message reached the client: nothing more can be said on this connection.
       this.client.destroy();
       this.close(end);
+      return;
+    }
+    if (this.deps.limits.heal === false) {
+      this.endWith(new ClientError({ code: SqlState.ConnectionFailure, message: `the connection to Redshift was lost (${end.reason})`,
+        detail: 'Any transaction in progress was rolled back by the server.', hint: 'Reconnect.' }), end);
       return;
     }
     const plan = planForLoss(this.tracker, end.reason);

@@ -167,3 +167,21 @@ describe('--idle-release', () => {
     await Promise.all(clients.map((c) => c.end()));
   });
 });
+
+describe('--no-heal', () => {
+  it('ends the session instead of healing it', async () => {
+    const p = await stack.startProxy({}, { heal: false });
+    const c = pgClient(p.addresses[0]?.port as number, 'noheal');
+    const errors: Array<{ code?: string }> = [];
+    c.on('error', (e) => errors.push(e as { code?: string }));
+    await c.connect();
+    const heals = healCount();
+    await stack.bed.superuserQuery('select pg_terminate_backend($1)', [await backendPid(c)]);
+    const deadline = Date.now() + 5_000;
+    while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(errors.map((e) => e.code)).toContain('57P01');
+    await expect(c.query('select 1')).rejects.toBeTruthy();
+    expect(healCount()).toBe(heals);
+    await c.end().catch(() => undefined);
+  });
+});
