@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [--rounds N] [--seconds N] [--no-write] [--profile select|connrate|copy]`
+ * `npm run bench [-- --quick] [--rounds N] [--seconds N] [--proxy-args="--no-heal …"] [--no-write]
+ *   [--profile select|connrate|copy]`
  *
  * The proxy against what a user would run instead — a direct verified-TLS connection with a password, and
  * pgbouncer — on the same machine in one run. Prints a table and `name=value` lines and rewrites the generated
@@ -8,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatSummary, summarizeProfile } from './cpu-profile.js';
@@ -44,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
       seconds: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       profile: { type: 'string' },
+      'proxy-args': { type: 'string', default: '' },
     } }).values;
   } catch (err) {
     say(`bench: ${(err as Error).message}`);
@@ -54,8 +56,8 @@ async function main(argv: string[]): Promise<number> {
     say(`bench: --profile takes one of ${PROFILES.join(', ')}`);
     return 2;
   }
-  const seconds = Number(flags.seconds ?? (flags.quick ? 5 : 20));
-  const rounds = Number(flags.rounds ?? (flags.quick ? 1 : 3));
+  const seconds = Number(flags.seconds ?? (flags.quick ? 5 : 12));
+  const rounds = Number(flags.rounds ?? (flags.quick ? 1 : 5));
   if (!(seconds > 0 && Number.isInteger(rounds) && rounds > 0)) {
     say('bench: --seconds and --rounds take positive numbers');
     return 2;
@@ -65,7 +67,10 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const bulkMb = flags.quick ? 50 : 200;
+  // Extra proxy flags for both proxy paths (e.g. --no-heal to measure what session tracking costs).
+  const proxyArgs = (flags['proxy-args'] ?? '').split(/\s+/).filter(Boolean);
   const work = await mkdtemp(path.join(tmpdir(), 'rap-bench-'));
+  const loadAtStart = loadavg()[0] ?? 0;
   const o: RoundOptions = {
     rounds, selectSeconds: seconds, connrateSeconds: Math.max(3, Math.round(seconds * 0.75)), connects: 200,
     bulkRows: Math.round((bulkMb * 1e6) / BULK_ROW_BYTES), bulkFile: path.join(work, 'bulk.tsv'), idleSessions: IDLE_SESSIONS,
@@ -80,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     void (bench?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
   });
   try {
-    bench = await startBench({ scale: SCALE, warm, pgbouncerBinary, idleSessions: IDLE_SESSIONS,
+    bench = await startBench({ scale: SCALE, warm, pgbouncerBinary, idleSessions: IDLE_SESSIONS, proxyArgs,
       ...(profile ? { proxyNodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}) });
     if (profile) {
       await profileWorkload(bench, profile, o);
@@ -97,7 +102,9 @@ async function main(argv: string[]): Promise<number> {
       settings: `Per path and round: select ${o.selectSeconds} s, connection rate ${o.connrateSeconds} s, ` +
         `${o.connects} sequential logins, ${bulkMb} MB \\copy out and in; ${o.rounds} round(s), medians; ` +
         `pgbench scale ${SCALE}; ${IDLE_SESSIONS} idle sessions for memory. The proxy runs as \`node dist/src/bin.js\` ` +
-        'at its default log level (info); pgbouncer in session mode, `auth_type = trust` on loopback, `verify-full` to the server.',
+        'at its default log level (info); pgbouncer in session mode, `auth_type = trust` on loopback, `verify-full` to the server. ' +
+        `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end: ` +
+        'anything else running on the machine shows up as noise.',
       warm,
       date: new Date(),
       source: await execText('git', ['describe', '--always', '--dirty']).then((t) => t.trim(),

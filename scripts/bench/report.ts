@@ -67,10 +67,21 @@ function fmt(value: number | undefined, digits: number): string {
   return value === undefined ? '–' : value.toFixed(digits);
 }
 
+/**
+ * proxy ÷ base: the median of per-round ratios when both were measured every round (each round's paths ran
+ * side by side, so what else the machine was doing then cancels out), else the ratio of the medians.
+ */
 function ratio(s: Samples, metric: string, path: string, base: string): number | undefined {
-  const a = s.get(metric, path);
-  const b = s.get(metric, base);
-  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+  const a = s.all(metric, path);
+  const b = s.all(metric, base);
+  if (a.length === 0 || b.length === 0) return undefined;
+  if (a.length === b.length) {
+    const perRound = a.map((x, i) => x / (b[i] as number)).filter(Number.isFinite);
+    return perRound.length > 0 ? median(perRound) : undefined;
+  }
+  const ma = s.get(metric, path);
+  const mb = s.get(metric, base);
+  return ma === undefined || mb === undefined || mb === 0 ? undefined : ma / mb;
 }
 
 function cell(s: Samples, info: RunInfo, m: MetricSpec, path: PathName): string {
@@ -81,7 +92,7 @@ function cell(s: Samples, info: RunInfo, m: MetricSpec, path: PathName): string 
 /** The markdown table: one row per metric, a column per path, then proxy ÷ direct and proxy ÷ pgbouncer. */
 export function table(s: Samples, info: RunInfo): string {
   const warmHead = info.warm === undefined ? 'proxy --warm' : `proxy --warm ${info.warm}`;
-  const head = ['metric (median of rounds)', 'direct TLS', 'pgbouncer', 'proxy', warmHead, 'proxy ÷ direct', 'proxy ÷ pgbouncer'];
+  const head = ['metric (median of rounds; ratios: median of per-round ratios)', 'direct TLS', 'pgbouncer', 'proxy', warmHead, 'proxy ÷ direct', 'proxy ÷ pgbouncer'];
   const rows = METRICS.map((m) => [m.label, ...PATHS.map((p) => cell(s, info, m, p)),
     m.ratios ? fmt(ratio(s, m.key, 'proxy', 'direct'), 2) : '', m.ratios ? fmt(ratio(s, m.key, 'proxy', 'pgbouncer'), 2) : '']);
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
@@ -100,7 +111,9 @@ export function nameValues(s: Samples, info: RunInfo): string[] {
   for (const m of METRICS.filter((x) => x.ratios)) {
     for (const base of ['direct', 'pgbouncer']) {
       out.push(`${m.key}_ratio_vs_${base}=${fmt(ratio(s, m.key, 'proxy', base), 2)}`);
-      out.push(`${m.key}_warm_ratio_vs_${base}=${info.warm === undefined ? 'n/a' : fmt(ratio(s, m.key, 'proxy_warm', base), 2)}`);
+      const warm = ratio(s, m.key, 'proxy_warm', base);
+      if (info.warm === undefined) out.push(`${m.key}_warm_ratio_vs_${base}=n/a`);
+      else if (warm !== undefined) out.push(`${m.key}_warm_ratio_vs_${base}=${fmt(warm, 2)}`);
     }
   }
   return out;
@@ -144,6 +157,8 @@ export async function writePerformanceDoc(file: string, s: Samples, info: RunInf
       `PostgreSQL ${m.postgres}; ${m.pgbouncer}. ${info.settings}`,
     '',
     table(s, info),
+    '',
+    '"–": not measured on that path (the `--warm` proxy runs the select, connection-rate and connect workloads only).',
     '',
     'Targets (issue 8):',
     '',

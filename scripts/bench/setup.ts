@@ -27,6 +27,8 @@ export interface BenchSetup {
   readonly pgbouncerBinary: string;
   /** Sessions held at once by the memory test (pgbouncer's pool and the bed's max_connections follow). */
   readonly idleSessions: number;
+  /** Flags for both proxy children beyond the ones every run needs (e.g. `--no-heal`). */
+  readonly proxyArgs?: readonly string[];
   /** Node options for the (plain) proxy child, e.g. `--cpu-prof`. */
   readonly proxyNodeArgs?: readonly string[];
 }
@@ -68,11 +70,11 @@ export async function startBench(o: BenchSetup): Promise<Bench> {
     stops.push(() => bouncer.stop());
     const proxyOptions = { upstreamPort: bed.port, caFile: bed.caCertPath, clusterId: TEST_CLUSTER, region: TEST_REGION,
       awsEndpointUrl: emulator.url };
-    const proxy = await startProxyProcess({ ...proxyOptions, nodeArgs: o.proxyNodeArgs ?? [] });
+    const proxy = await startProxyProcess({ ...proxyOptions, extraArgs: o.proxyArgs ?? [], nodeArgs: o.proxyNodeArgs ?? [] });
     stops.push(() => proxy.stop());
     let warm: ProxyProcess | undefined;
     if (o.warm !== undefined) {
-      warm = await startProxyProcess({ ...proxyOptions, extraArgs: ['--warm', String(o.warm)] });
+      warm = await startProxyProcess({ ...proxyOptions, extraArgs: [...(o.proxyArgs ?? []), '--warm', String(o.warm)] });
       stops.push(() => (warm as ProxyProcess).stop());
     }
     return {

@@ -64,7 +64,7 @@ export interface Machine {
 
 export async function describeMachine(pgbouncer: string): Promise<Machine> {
   const [postgres, bouncer] = await Promise.all([
-    execText('pgbench', ['--version']).then((s) => s.trim().replace(/^pgbench /, ''), () => 'unknown'),
+    execText('pgbench', ['--version']).then((s) => /\d+(?:\.\d+)+/.exec(s)?.[0] ?? 'unknown', () => 'unknown'),
     execText(pgbouncer, ['--version']).then((s) => s.split('\n', 1)[0]?.trim() ?? 'unknown', () => 'unknown'),
   ]);
   return {

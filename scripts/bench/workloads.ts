@@ -104,8 +104,9 @@ export interface IdleMemory {
  * silent), opened `concurrency` at a time. Sessions are closed before returning.
  */
 export async function idleSessionMemory(p: BenchPath, count: number, concurrency = 25): Promise<IdleMemory> {
-  if (!p.pid) throw new Error(`${p.name} has no process to measure`);
-  const idle = await sampleProcess(p.pid);
+  const pid = p.pid;
+  if (!pid) throw new Error(`${p.name} has no process to measure`);
+  const idle = await steadyRss(pid);
   const sessions: WireSession[] = [];
   try {
     let next = 0;
@@ -116,13 +117,23 @@ export async function idleSessionMemory(p: BenchPath, count: number, concurrency
       }
     }));
     // Let the event loop settle (timers, TLS buffers) before sampling, as a user's idle dashboard would.
-    await new Promise((r) => setTimeout(r, 2_000));
-    const held = await sampleProcess(p.pid);
-    return { rssIdleKb: idle.rssKb, rssHeldKb: held.rssKb, perSessionKb: (held.rssKb - idle.rssKb) / count };
+    await new Promise((r) => setTimeout(r, 1_000));
+    const held = await steadyRss(pid);
+    return { rssIdleKb: idle, rssHeldKb: held, perSessionKb: (held - idle) / count };
   } finally {
     for (const s of sessions) s.close();
     await new Promise((r) => setTimeout(r, 1_000));
   }
+}
+
+/** Median of five RSS samples 400 ms apart: a garbage-collected heap moves RSS by megabytes between samples. */
+async function steadyRss(pid: number): Promise<number> {
+  const kb: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 400));
+    kb.push((await sampleProcess(pid)).rssKb);
+  }
+  return median(kb);
 }
 
 export function percentile(values: readonly number[], q: number): number {

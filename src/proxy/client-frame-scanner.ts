@@ -18,7 +18,8 @@ export class ClientFrameScanner {
   private type = 0;
   private body: Buffer | undefined;
   private bodyFill = 0;
-  /** The first bytes of a connection may be an untyped startup frame; relayed streams never start with one. */
+  /** The body is a view into the chunk being observed (it arrived whole), not a copy. */
+  private viewed = false;
 
   constructor(private readonly onFrame: FrameHandler) {}
 
@@ -37,6 +38,19 @@ export class ClientFrameScanner {
         if (this.remaining === 0) this.complete();
         continue;
       }
+      if (this.headerFill === 0 && n - i >= 5) {
+        // Fast path: a whole header inside this chunk.
+        this.start(chunk[i] as number, chunk.readInt32BE(i + 1), chunk, i + 5);
+        i += 5;
+        if (this.remaining === 0 || !this.body) continue;
+        // A whole inspected body inside this chunk is viewed, not copied.
+        if (this.viewed) {
+          i += this.remaining;
+          this.remaining = 0;
+          this.complete();
+        }
+        continue;
+      }
       this.header[this.headerFill++] = chunk[i++] as number;
       if (this.headerFill === 5) {
         this.headerFill = 0;
@@ -45,10 +59,20 @@ export class ClientFrameScanner {
     }
   }
 
-  private start(type: number, length: number): void {
+  private start(type: number, length: number, chunk?: Buffer, bodyAt = 0): void {
     this.type = type;
     this.remaining = Math.max(0, length - 4);
-    this.body = INSPECTED.has(type) && this.remaining <= MAX_INSPECTED_BODY ? Buffer.allocUnsafe(this.remaining) : undefined;
+    this.viewed = false;
+    if (INSPECTED.has(type) && this.remaining <= MAX_INSPECTED_BODY) {
+      if (chunk && chunk.length - bodyAt >= this.remaining) {
+        this.body = chunk.subarray(bodyAt, bodyAt + this.remaining);
+        this.viewed = true;
+      } else {
+        this.body = Buffer.allocUnsafe(this.remaining);
+      }
+    } else {
+      this.body = undefined;
+    }
     this.bodyFill = 0;
     if (this.remaining === 0) this.complete();
   }

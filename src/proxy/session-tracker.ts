@@ -19,9 +19,12 @@ const SETTING = /^\s*(?:SET\s+(?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b|SESSION\s+C
 const PREPARE = /^\s*PREPARE\s+("(?:[^"]|"")+"|\w+)/i;
 const DEALLOCATE = /^\s*DEALLOCATE\s+(?:PREPARE\s+)?("(?:[^"]|"")+"|\w+)/i;
 const DISCARD_ALL = /^\s*(?:DISCARD\s+ALL|DEALLOCATE\s+(?:PREPARE\s+)?ALL)\b/i;
+/** A cheap first look: statements without any of these words change nothing the tracker keeps. */
+const INTERESTING = /SET|PREPARE|DEALLOC|DISCARD|LISTEN|TEMP|HOLD|ADVISORY|ROLE|AUTHORIZATION/i;
+/** SELECT … INTO TEMP t (but not INSERT INTO temp …); two linear patterns, never one with nested wildcards. */
+const SELECT_INTO_TEMP = (sql: string): boolean => /\bSELECT\b/i.test(sql) && /(?<!\bINSERT\s+)\bINTO\s+(?:TEMP|TEMPORARY)\b/i.test(sql);
 const UNHEALABLE: Array<[RegExp, string]> = [
   [/\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP|TEMPORARY)\s+(?:TABLE|VIEW|SEQUENCE)\b/i, 'a temporary table'],
-  [/\bSELECT\s+(?:[\s\S]*\s)?INTO\s+(?:TEMP|TEMPORARY)\b/i, 'a temporary table'],
   [/^\s*LISTEN\b/i, 'LISTEN'],
   [/\bWITH\s+HOLD\b/i, 'a cursor WITH HOLD'],
   [/\bpg_(?:try_)?advisory_lock(?:_shared)?\s*\(/i, 'an advisory lock'],
@@ -106,6 +109,8 @@ export class SessionTracker {
   }
 
   private onSql(sql: string): void {
+    if (!INTERESTING.test(sql)) return;
+    if (SELECT_INTO_TEMP(sql)) this.unhealable ??= 'the session holds a temporary table, which cannot be recreated on a new connection';
     for (const [pattern, what] of UNHEALABLE) {
       if (pattern.test(sql)) {
         this.unhealable ??= `the session holds ${what}, which cannot be recreated on a new connection`;

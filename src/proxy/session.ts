@@ -300,7 +300,7 @@ export class Session {
       this.client.write(Buffer.concat([AUTHENTICATION_OK, ...up.statusFrames,
         backendKeyData(this.key.processId, this.key.secretKey), up.readyForQuery]));
       this.client.off('data', this.onData);
-      this.deps.log.info({ client: this.clientAddress, user: this.summary.localUser, dbUser: up.dbUser,
+      this.deps.log.debug({ client: this.clientAddress, user: this.summary.localUser, dbUser: up.dbUser,
         database: up.database }, 'session started');
     } else {
       this.deps.cancelKeys.retarget(this.key.processId, target);

@@ -51,35 +51,43 @@ export class WarmPool {
     return undefined;
   }
 
-  /** Opens spares in the background until `size` are waiting (one at a time per key, to spare AWS and Redshift). */
+  /** Opens spares in the background, in parallel, until `size` are waiting or on their way. */
   private replenish(key: string, base: Map<string, string>): void {
-    if (this.closed || (this.filling.get(key) ?? 0) > 0) return;
+    if (this.closed) return;
     const list = this.spares.get(key) ?? [];
     this.spares.set(key, list);
-    if (list.length >= this.size) return;
-    this.filling.set(key, 1);
-    const controller = new AbortController();
-    openUpstream(this.target, base, controller.signal).then((session) => {
-      this.filling.delete(key);
+    const filling = this.filling.get(key) ?? 0;
+    for (let i = list.length + filling; i < this.size; i++) this.openSpare(key, base, list);
+  }
+
+  private openSpare(key: string, base: Map<string, string>, list: Spare[]): void {
+    this.filling.set(key, (this.filling.get(key) ?? 0) + 1);
+    const done = (): void => {
+      const left = (this.filling.get(key) ?? 1) - 1;
+      if (left > 0) this.filling.set(key, left);
+      else this.filling.delete(key);
+    };
+    openUpstream(this.target, base, new AbortController().signal).then((session) => {
+      done();
       if (this.closed) {
         session.socket.destroy();
         return;
       }
       const expiresAt = Math.min(session.credentialExpiresAt.getTime(), Date.now() + MAX_IDLE_MS);
       const spare: Spare = { session, expiresAt };
+      const timer = setTimeout(() => session.socket.destroy(), Math.max(0, expiresAt - Date.now()));
+      timer.unref();
+      session.socket.on('error', () => session.socket.destroy());
       session.socket.once('close', () => {
+        clearTimeout(timer);
         const i = list.indexOf(spare);
         if (i >= 0) list.splice(i, 1);
       });
-      session.socket.on('error', () => session.socket.destroy());
-      const timer = setTimeout(() => session.socket.destroy(), Math.max(0, expiresAt - Date.now()));
-      timer.unref();
-      session.socket.once('close', () => clearTimeout(timer));
       list.push(spare);
-      this.replenish(key, base);
     }, (err: unknown) => {
-      this.filling.delete(key);
+      done();
       this.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'could not open a warm spare');
     });
   }
+
 }
