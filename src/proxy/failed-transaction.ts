@@ -6,6 +6,7 @@
 import { errorResponse, readyForQuery } from '../protocol/backend-messages.js';
 import { cstring, message } from '../protocol/builder.js';
 import { TxStatus } from '../protocol/codes.js';
+import { FrameReader } from '../protocol/frame-reader.js';
 import type { Frame } from '../protocol/frame-reader.js';
 
 const ROLLBACK = /^\s*(?:ROLLBACK|ABORT)\b(?!\s+(?:TO|PREPARED)\b)/i;
@@ -24,13 +25,34 @@ const ROLLBACK_COMPLETE = message(0x43, [cstring('ROLLBACK')]);
 
 export type FailedAnswer = { readonly reply: Buffer; readonly rolledBack: boolean; readonly terminate: boolean };
 
+/** What a chunk of client bytes led to: replies to write, and how the phase ends (with any bytes after it). */
+export interface FailedOutcome {
+  readonly reply: Buffer;
+  readonly end?: { readonly kind: 'rolled-back'; readonly rest: Buffer } | { readonly kind: 'terminate' };
+}
+
 export class FailedTransaction {
   /** Extended-protocol messages since the last Sync. */
   private batch: number[] = [];
   private batchRollsBack = false;
 
+  private readonly reader = new FrameReader(1 << 24);
+
   /** @param firstError what the first refused statement is told (the news of the lost connection), if not 25P02. */
   constructor(private firstError?: Buffer) {}
+
+  /** Frames client bytes and answers each message; throws FrameError on malformed input. */
+  consume(chunk: Buffer): FailedOutcome {
+    this.reader.push(chunk);
+    const replies: Buffer[] = [];
+    for (let f = this.reader.nextTyped(); f; f = this.reader.nextTyped()) {
+      const answer = this.answer(f);
+      if (answer.reply.length > 0) replies.push(answer.reply);
+      if (answer.terminate) return { reply: Buffer.concat(replies), end: { kind: 'terminate' } };
+      if (answer.rolledBack) return { reply: Buffer.concat(replies), end: { kind: 'rolled-back', rest: this.reader.drain() } };
+    }
+    return { reply: Buffer.concat(replies) };
+  }
 
   private refusal(): Buffer {
     const e = this.firstError ?? ABORTED;

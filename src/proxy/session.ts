@@ -85,12 +85,10 @@ export class Session {
   private readonly startupTimer: NodeJS.Timeout;
   private encryptionRequests = 0;
   private relay: Relay | undefined;
-  private upstream: UpstreamSession | undefined;
   private params: Map<string, string> = new Map();
   private key: BackendKey | undefined;
   private readonly tracker = new SessionTracker();
   private failed: FailedTransaction | undefined;
-  private failedReader: FrameReader | undefined;
   private bytes = { toClient: 0, toUpstream: 0 };
   heals = 0;
   releases = 0;
@@ -276,16 +274,16 @@ export class Session {
   private async connect(): Promise<void> {
     try {
       this.client.pause();
-      this.upstream = this.deps.warmPool
+      const upstream = this.deps.warmPool
         ? await this.deps.warmPool.acquire(this.params, this.abort.signal)
         : await openUpstream(this.deps.target, this.params, this.abort.signal);
-      this.summary.dbUser = this.upstream.dbUser;
-      this.summary.database = this.upstream.database;
+      this.summary.dbUser = upstream.dbUser;
+      this.summary.database = upstream.database;
       if (this.state !== 'logging-in') {
-        this.upstream.socket.destroy();
+        upstream.socket.destroy();
         return;
       }
-      this.startRelay(this.upstream);
+      this.startRelay(upstream);
     } catch (err) {
       if (this.state === 'closed') return;
       this.fail(err instanceof ClientError ? err : internalError(err));
@@ -365,37 +363,30 @@ export class Session {
     }
     this.state = 'failed-transaction';
     this.failed = new FailedTransaction(plan.firstError);
-    this.failedReader = new FrameReader(1 << 24);
     this.client.on('data', this.onFailedData);
     this.client.resume();
   }
 
   private readonly onFailedData = (chunk: Buffer): void => {
-    const reader = this.failedReader;
-    const failed = this.failed;
-    if (!reader || !failed) return;
-    reader.push(chunk);
+    if (!this.failed) return;
+    let outcome;
     try {
-      for (let f = reader.nextTyped(); f; f = reader.nextTyped()) {
-        const answer = failed.answer(f);
-        if (answer.reply.length > 0) this.client.write(answer.reply);
-        if (answer.terminate) {
-          this.client.end();
-          this.close();
-          return;
-        }
-        if (answer.rolledBack) {
-          this.client.off('data', this.onFailedData);
-          this.client.pause();
-          this.tracker.status = TxStatus.Idle;
-          this.failed = undefined;
-          void this.heal('the client rolled back after the connection was lost', reader.drain());
-          return;
-        }
-      }
+      outcome = this.failed.consume(chunk);
     } catch {
       this.client.destroy();
       this.close();
+      return;
+    }
+    if (outcome.reply.length > 0) this.client.write(outcome.reply);
+    if (outcome.end?.kind === 'terminate') {
+      this.client.end();
+      this.close();
+    } else if (outcome.end?.kind === 'rolled-back') {
+      this.client.off('data', this.onFailedData);
+      this.client.pause();
+      this.tracker.status = TxStatus.Idle;
+      this.failed = undefined;
+      void this.heal('the client rolled back after the connection was lost', outcome.end.rest);
     }
   };
 
