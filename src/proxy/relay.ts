@@ -19,6 +19,21 @@ export interface RelayEnd {
   readonly bytesToUpstream: number;
   /** The client has received only whole messages, so the proxy may still write to it. */
   readonly atBoundary: boolean;
+  /**
+   * The upstream connection, detached from the relay and left open, when it may serve another client: the client
+   * said goodbye (its Terminate was withheld) with nothing in flight, outside a transaction, at a message boundary,
+   * and session tracking saw no state a reset cannot undo.
+   */
+  readonly kept?: TLSSocket;
+}
+
+function destroyOnError(this: TLSSocket): void {
+  this.destroy();
+}
+
+/** An upstream connection between owners still has an error listener (one, however often it changes hands). */
+export function guardErrors(socket: TLSSocket): void {
+  if (!socket.listeners('error').includes(destroyOnError)) socket.on('error', destroyOnError);
 }
 
 /** How long an unsolicited ErrorResponse from an idle upstream is held back to see whether the connection ends. */
@@ -37,20 +52,36 @@ export class Relay {
   private readonly onClientData: (chunk: Buffer) => void;
   private readonly onClientEnd = (): void => this.finish('client', 'client disconnected');
   private readonly onClientError = (err: Error): void => this.finish('client', `client socket error: ${err.message}`);
+  private readonly onUpstreamChunk = (chunk: Buffer): void => this.onUpstreamData(chunk);
+  private readonly onUpstreamClose = (): void => this.finish('upstream', 'Redshift closed the connection');
+  private readonly onUpstreamError = (err: Error): void => this.finish('upstream', `upstream socket error: ${err.message}`);
+  /** The client's Terminate was kept from the upstream connection, which may then serve another client. */
+  private terminateWithheld = false;
 
   /**
    * @param pending bytes that arrived on either side before the relay started, not yet delivered.
    * @param idleReleaseMs with --idle-release: after this long with nothing relayed and the session idle, give the
    *   upstream connection back (Redshift has ~500 slots per cluster); the session reopens it on demand.
+   * @param keepUpstream the upstream connection may be reused after the client leaves (--warm): the client's
+   *   Terminate is withheld and a clean, idle connection is handed back in RelayEnd.kept. Needs a tracker.
    */
   constructor(private readonly client: Socket, private readonly upstream: TLSSocket,
-    pending: { toUpstream: Buffer; toClient: Buffer }, private readonly tracker?: SessionTracker, idleReleaseMs?: number) {
+    pending: { toUpstream: Buffer; toClient: Buffer }, private readonly tracker?: SessionTracker, idleReleaseMs?: number,
+    private readonly keepUpstream = false) {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
     this.toClient = new FrameBoundary(tracker ? (status) => tracker.readyForQuery(status) : undefined);
-    this.onClientData = (chunk: Buffer) => {
-      this.tracker?.fromClient.observe(chunk);
+    this.onClientData = (data: Buffer) => {
+      this.tracker?.fromClient.observe(data);
+      const chunk = this.keepUpstream && this.tracker?.terminated === true ? this.withholdTerminate(data) : data;
+      if (this.terminateWithheld) {
+        // Goodbye: nothing the client sends after Terminate counts, and it may be waiting for the close.
+        this.bytesToUpstream += chunk.length;
+        if (chunk.length > 0) this.upstream.write(chunk);
+        this.finish('client', 'client sent Terminate');
+        return;
+      }
       this.bytesToUpstream += chunk.length;
       if (!this.upstream.write(chunk)) {
         this.client.pause();
@@ -59,18 +90,33 @@ export class Relay {
         });
       }
     };
-    if (pending.toUpstream.length > 0) this.onClientData(pending.toUpstream);
-    if (pending.toClient.length > 0) this.forwardToClient(pending.toClient);
-    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    upstream.on('data', this.onUpstreamChunk);
     client.on('data', this.onClientData);
     client.once('end', this.onClientEnd);
     client.once('close', this.onClientEnd);
     client.on('error', this.onClientError);
-    upstream.once('close', () => this.finish('upstream', 'Redshift closed the connection'));
-    upstream.on('error', (err) => this.finish('upstream', `upstream socket error: ${err.message}`));
+    upstream.once('close', this.onUpstreamClose);
+    upstream.on('error', this.onUpstreamError);
+    if (pending.toUpstream.length > 0) this.onClientData(pending.toUpstream);
+    if (pending.toClient.length > 0) this.forwardToClient(pending.toClient);
+    if (this.ended) return;
     client.resume();
     upstream.resume();
     if (idleReleaseMs && tracker) this.watchIdle(idleReleaseMs, tracker);
+  }
+
+  /**
+   * The chunk without the client's Terminate, when that is its last message (as clients send it); otherwise the
+   * chunk as it is, and the upstream connection ends with the client's session.
+   */
+  private withholdTerminate(chunk: Buffer): Buffer {
+    if (this.terminateWithheld) return chunk;
+    const n = chunk.length;
+    if (n >= TERMINATE.length && chunk.compare(TERMINATE, 0, TERMINATE.length, n - TERMINATE.length, n) === 0) {
+      this.terminateWithheld = true;
+      return chunk.subarray(0, n - TERMINATE.length);
+    }
+    return chunk;
   }
 
   /** Checks twice per period; releases when nothing moved since the last check and the session is idle. */
@@ -148,22 +194,44 @@ export class Relay {
     this.ended = true;
     clearTimeout(this.holdTimer);
     clearTimeout(this.idleTimer);
+    const reusable = closedBy === 'client' && this.reusable();
     // The held message, if any, dies with the connection it announced.
     this.held = undefined;
     this.client.off('data', this.onClientData);
     this.client.off('end', this.onClientEnd);
     this.client.off('close', this.onClientEnd);
     this.client.off('error', this.onClientError);
+    let kept: TLSSocket | undefined;
     if (closedBy === 'upstream' || closedBy === 'released') {
       this.client.pause();
       if (closedBy === 'upstream') this.upstream.destroy();
       else setTimeout(() => this.upstream.destroy(), 5_000).unref();
+    } else if (reusable) {
+      kept = this.detachUpstream();
     } else {
-      this.upstream.end();
+      if (this.terminateWithheld) this.upstream.end(TERMINATE);
+      else this.upstream.end();
       this.upstream.once('finish', () => this.upstream.destroy());
       setTimeout(() => this.upstream.destroy(), 5_000).unref();
     }
     this.resolveDone({ closedBy, reason, bytesToClient: this.bytesToClient, bytesToUpstream: this.bytesToUpstream,
-      atBoundary: this.toClient.atBoundary });
+      atBoundary: this.toClient.atBoundary, ...(kept ? { kept } : {}) });
+  }
+
+  /** The client left cleanly and the upstream connection is between statements, with nothing unsent. */
+  private reusable(): boolean {
+    return this.terminateWithheld && this.tracker !== undefined && this.tracker.idle
+      && this.tracker.unhealable === undefined && this.held === undefined
+      && this.toClient.atBoundary && !this.upstream.destroyed && this.upstream.writableLength === 0;
+  }
+
+  /** Stops relaying from the upstream connection and leaves it open and paused for its next owner. */
+  private detachUpstream(): TLSSocket {
+    this.upstream.off('data', this.onUpstreamChunk);
+    this.upstream.off('close', this.onUpstreamClose);
+    this.upstream.off('error', this.onUpstreamError);
+    this.upstream.pause();
+    guardErrors(this.upstream);
+    return this.upstream;
   }
 }

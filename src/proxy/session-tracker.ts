@@ -64,6 +64,11 @@ export class SessionTracker {
     return [...this.settings, ...this.sqlPrepared.values()].map((s) => s.trim().replace(/;\s*$/, '')).join(';\n');
   }
 
+  /** Names of the prepared statements the session holds: protocol-level (Parse) and SQL-level (PREPARE). */
+  preparedNames(): { readonly protocol: readonly string[]; readonly sql: readonly string[] } {
+    return { protocol: [...this.parsed.keys()], sql: [...this.sqlPrepared.keys()] };
+  }
+
   /** Whole Parse frames to resend for named prepared statements. */
   replayParses(): Buffer[] {
     return [...this.parsed.values()];

@@ -85,6 +85,8 @@ export class Session {
   private readonly startupTimer: NodeJS.Timeout;
   private encryptionRequests = 0;
   private relay: Relay | undefined;
+  /** The upstream connection being relayed to (replaced by a heal). */
+  private upstream: UpstreamSession | undefined;
   private params: Map<string, string> = new Map();
   private key: BackendKey | undefined;
   private readonly tracker = new SessionTracker();
@@ -304,9 +306,11 @@ export class Session {
       this.deps.cancelKeys.retarget(this.key.processId, target);
     }
     this.state = 'relaying';
+    this.upstream = up;
     const tracking = this.deps.limits.heal !== false;
+    // With a warm pool, a connection the client leaves cleanly serves the next client (tracking tells when).
     const relay = new Relay(this.client, up.socket, { toUpstream, toClient: up.leftover },
-      tracking ? this.tracker : undefined, this.deps.limits.idleReleaseMs);
+      tracking ? this.tracker : undefined, this.deps.limits.idleReleaseMs, tracking && this.deps.warmPool !== undefined);
     this.relay = relay;
     void relay.done.then((end) => {
       this.bytes.toClient += end.bytesToClient;
@@ -323,6 +327,13 @@ export class Session {
 
   /** The relay ended: close, heal, or answer for a lost transaction, depending on what the session was doing. */
   private afterRelay(end: RelayEnd): void {
+    if (end.kept) {
+      if (this.upstream && this.deps.warmPool) {
+        this.deps.warmPool.giveBack(this.params, { ...this.upstream, socket: end.kept }, this.tracker);
+      } else {
+        end.kept.destroy();
+      }
+    }
     if (end.closedBy === 'released' && !this.client.destroyed && this.state === 'relaying') {
       this.releases++;
       this.state = 'released';

@@ -3,64 +3,122 @@
  * proxy skips the TCP, TLS and login round trips. Spares are kept per identity, database *and startup parameters*:
  * a spare logged in with exactly the parameters the client sends is indistinguishable from the client's own login
  * (ParameterStatus, session defaults that RESET ALL returns to, pg_stat_activity), and dashboards reconnect with the
- * same parameters every time. Spares are closed when their credential expires or after sitting unused too long.
+ * same parameters every time. When a client leaves cleanly, its connection is reset and kept as a spare too
+ * (session pooling). Spares are closed when their credential expires or after sitting unused too long.
  */
 import type { Logger } from '../ops/logger.js';
+import { TERMINATE } from '../protocol/frontend-messages.js';
 import { openUpstream } from './open-upstream.js';
 import type { UpstreamSession } from './open-upstream.js';
+import { guardErrors } from './relay.js';
+import { resetSession } from './reset-session.js';
+import type { SessionTracker } from './session-tracker.js';
 import type { Target } from './target.js';
 
 const MAX_IDLE_MS = 5 * 60_000;
+/** A connection whose credential expires sooner than this is not worth keeping for another client. */
+const MIN_REMAINING_MS = 10_000;
+/** How long the reset before reuse may take. */
+const RESET_TIMEOUT_MS = 5_000;
+/**
+ * After a spare is taken, refilling waits this long: a client that leaves in the meantime gives its connection
+ * back, and short-lived clients (pgbench -C, health checks, dashboards reconnecting) then need no new logins.
+ */
+const REFILL_DELAY_MS = 200;
 
 interface Spare {
   readonly session: UpstreamSession;
-  readonly expiresAt: number;
+  /** Stops the spare's expiry timer and removes its listeners: called when it leaves the pool. */
+  readonly release: () => void;
 }
 
 export class WarmPool {
   private readonly spares = new Map<string, Spare[]>();
   private readonly filling = new Map<string, number>();
+  private readonly refills = new Map<string, NodeJS.Timeout>();
   private closed = false;
 
   constructor(private readonly target: Target, private readonly size: number, private readonly log: Logger) {}
 
   /** A logged-in upstream for this client: a matching spare, else a fresh connection (and spares for next time). */
   async acquire(clientParams: ReadonlyMap<string, string>, signal: AbortSignal): Promise<UpstreamSession> {
-    const user = clientParams.get('user') as string;
-    this.target.checkUser(user);
-    const database = this.target.databaseFor(clientParams.get('database'));
-    const key = JSON.stringify([this.target.source.keyFor(this.target.requestFor(user, database)), [...clientParams]]);
+    const key = this.keyFor(clientParams);
     const spare = this.take(key);
+    if (spare) {
+      this.scheduleRefill(key, new Map(clientParams));
+      return spare.session;
+    }
     this.replenish(key, new Map(clientParams));
-    return spare ? spare.session : openUpstream(this.target, clientParams, signal);
+    return openUpstream(this.target, clientParams, signal);
+  }
+
+  /**
+   * A client left: its connection, reset to the state of a fresh login, becomes a spare for the next client with
+   * the same identity and parameters — pgbouncer's session pooling, which Redshift's slow logins make worth more.
+   * Closed instead when the pool is full, the credential is about to expire, or the reset fails.
+   */
+  giveBack(clientParams: ReadonlyMap<string, string>, session: UpstreamSession, tracker: SessionTracker): void {
+    const key = this.keyFor(clientParams);
+    const list = this.spares.get(key) ?? [];
+    const expired = session.credentialExpiresAt.getTime() - Date.now() < MIN_REMAINING_MS;
+    if (this.closed || expired || list.length >= this.size) {
+      terminate(session);
+      return;
+    }
+    resetSession(session.socket, tracker, RESET_TIMEOUT_MS).then(() => {
+      const now = this.spares.get(key) ?? [];
+      if (this.closed || now.length >= this.size) terminate(session);
+      else this.addSpare(key, { ...session, leftover: Buffer.alloc(0) });
+    }, (err: unknown) => {
+      this.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'a connection could not be reset for reuse');
+      session.socket.destroy();
+    });
   }
 
   close(): void {
     this.closed = true;
-    for (const list of this.spares.values()) for (const s of list) s.session.socket.destroy();
+    for (const timer of this.refills.values()) clearTimeout(timer);
+    this.refills.clear();
+    for (const list of this.spares.values()) for (const s of list) terminate(s.session);
     this.spares.clear();
+  }
+
+  private keyFor(clientParams: ReadonlyMap<string, string>): string {
+    const user = clientParams.get('user') as string;
+    this.target.checkUser(user);
+    const database = this.target.databaseFor(clientParams.get('database'));
+    return JSON.stringify([this.target.source.keyFor(this.target.requestFor(user, database)), [...clientParams]]);
   }
 
   private take(key: string): Spare | undefined {
     const list = this.spares.get(key);
     while (list && list.length > 0) {
       const s = list.shift() as Spare;
-      if (!s.session.socket.destroyed && s.expiresAt > Date.now()) return s;
+      s.release();
+      if (!s.session.socket.destroyed && !s.session.socket.writableEnded && s.session.credentialExpiresAt.getTime() > Date.now()) return s;
       s.session.socket.destroy();
     }
     return undefined;
   }
 
+  private scheduleRefill(key: string, base: Map<string, string>): void {
+    if (this.refills.has(key)) return;
+    const timer = setTimeout(() => {
+      this.refills.delete(key);
+      this.replenish(key, base);
+    }, REFILL_DELAY_MS);
+    timer.unref();
+    this.refills.set(key, timer);
+  }
+
   /** Opens spares in the background, in parallel, until `size` are waiting or on their way. */
   private replenish(key: string, base: Map<string, string>): void {
     if (this.closed) return;
-    const list = this.spares.get(key) ?? [];
-    this.spares.set(key, list);
-    const filling = this.filling.get(key) ?? 0;
-    for (let i = list.length + filling; i < this.size; i++) this.openSpare(key, base, list);
+    const have = (this.spares.get(key)?.length ?? 0) + (this.filling.get(key) ?? 0);
+    for (let i = have; i < this.size; i++) this.openSpare(key, base);
   }
 
-  private openSpare(key: string, base: Map<string, string>, list: Spare[]): void {
+  private openSpare(key: string, base: Map<string, string>): void {
     this.filling.set(key, (this.filling.get(key) ?? 0) + 1);
     const done = (): void => {
       const left = (this.filling.get(key) ?? 1) - 1;
@@ -69,25 +127,42 @@ export class WarmPool {
     };
     openUpstream(this.target, base, new AbortController().signal).then((session) => {
       done();
-      if (this.closed) {
-        session.socket.destroy();
-        return;
-      }
-      const expiresAt = Math.min(session.credentialExpiresAt.getTime(), Date.now() + MAX_IDLE_MS);
-      const spare: Spare = { session, expiresAt };
-      const timer = setTimeout(() => session.socket.destroy(), Math.max(0, expiresAt - Date.now()));
-      timer.unref();
-      session.socket.on('error', () => session.socket.destroy());
-      session.socket.once('close', () => {
-        clearTimeout(timer);
-        const i = list.indexOf(spare);
-        if (i >= 0) list.splice(i, 1);
-      });
-      list.push(spare);
+      if (this.closed) terminate(session);
+      else this.addSpare(key, session);
     }, (err: unknown) => {
       done();
       this.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'could not open a warm spare');
     });
   }
 
+  /** Keeps a logged-in connection until a client takes it, its credential expires or it sat unused too long. */
+  private addSpare(key: string, session: UpstreamSession): void {
+    const list = this.spares.get(key) ?? [];
+    this.spares.set(key, list);
+    const expiresAt = Math.min(session.credentialExpiresAt.getTime(), Date.now() + MAX_IDLE_MS);
+    const timer = setTimeout(() => terminate(session), Math.max(0, expiresAt - Date.now()));
+    timer.unref();
+    guardErrors(session.socket);
+    const onClose = (): void => {
+      clearTimeout(timer);
+      const i = list.indexOf(spare);
+      if (i >= 0) list.splice(i, 1);
+    };
+    const spare: Spare = {
+      session,
+      release: () => {
+        clearTimeout(timer);
+        session.socket.off('close', onClose);
+      },
+    };
+    session.socket.once('close', onClose);
+    list.push(spare);
+  }
+}
+
+/** Says goodbye to the server (so it logs a normal disconnection) and closes. */
+function terminate(session: UpstreamSession): void {
+  if (session.socket.destroyed) return;
+  session.socket.end(TERMINATE);
+  setTimeout(() => session.socket.destroy(), 5_000).unref();
 }

@@ -59,3 +59,72 @@ describe('--warm', () => {
     expect(warmed?.params.server_version).toMatch(/^\d+/);
   });
 });
+
+type Query = (sql: string, values?: unknown[], name?: string) => Promise<Record<string, unknown>[]>;
+
+/** One client session with these settings; returns its backend pid and ParameterStatus values. */
+async function visit(user: string, extra: Record<string, unknown>, work?: (q: Query) => Promise<void>,
+  leave: 'end' | 'drop' = 'end'): Promise<{ pid: number; params: Record<string, string> }> {
+  const c = new pg.Client({ host: '127.0.0.1', port, user, database: 'dev', ...extra });
+  const params: Record<string, string> = {};
+  (c as unknown as { connection: { on(e: string, f: (m: { parameterName: string; parameterValue: string }) => void): void } })
+    .connection.on('parameterStatus', (m) => {
+      params[m.parameterName] = m.parameterValue;
+    });
+  await c.connect();
+  const q: Query = async (sql, values, name) => (await c.query({ text: sql, ...(values ? { values } : {}), ...(name ? { name } : {}) })).rows;
+  const pid = Number((await q('select pg_backend_pid() as pid'))[0]?.pid);
+  if (work) await work(q);
+  if (leave === 'end') await c.end();
+  else {
+    c.on('error', () => undefined); // the client library reports the connection it was made to drop
+    (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+  }
+  return { pid, params };
+}
+
+describe('--warm: connections of clients that leave are reused', () => {
+  const settings = { application_name: 'reuse', options: '-c DateStyle=SQL,DMY' };
+
+  it('hands a cleanly closed connection to the next client, reset to its login state', async () => {
+    for (let i = 0; i < 3; i++) await visit('reuser', settings); // the pool holds spares for these settings
+    const first = await visit('reuser', settings, async (q) => {
+      await q('SET DateStyle = ISO, MDY');
+      await q("select set_config('search_path', 'pg_catalog', false)");
+      await q('PREPARE sql_prep AS select 1');
+      await q('select $1::int as n', [1], 'proto_prep');
+    });
+    const pids = new Set<number>([first.pid]);
+    let reusedFirst = false;
+    for (let i = 0; i < 12; i++) {
+      const v = await visit('reuser', settings, async (q) => {
+        const row = (await q(`select current_setting('DateStyle') as ds, current_setting('search_path') as sp,
+          (select count(*) from pg_prepared_statements)::int as prepared`))[0];
+        expect(row).toEqual({ ds: 'SQL, DMY', sp: '"$user", public', prepared: 0 });
+      });
+      expect(v.params.DateStyle).toBe('SQL, DMY');
+      if (v.pid === first.pid) reusedFirst = true;
+      pids.add(v.pid);
+    }
+    expect(reusedFirst, 'the first client\'s connection served a later client').toBe(true);
+    // Without reuse every visit would take a fresh spare (13 backends); with it the pool's few serve them all.
+    expect(pids.size).toBeLessThanOrEqual(3);
+  });
+
+  it('never reuses a connection left inside a transaction, dropped without goodbye, or holding a temporary table', async () => {
+    const other = { application_name: 'noreuse', options: '-c DateStyle=SQL,DMY' };
+    const inTx = await visit('reuser', other, async (q) => {
+      await q('BEGIN');
+      await q('select 1');
+    });
+    const dropped = await visit('reuser', other, undefined, 'drop');
+    const temp = await visit('reuser', other, async (q) => {
+      await q('CREATE TEMP TABLE reuse_tmp (x int)');
+    });
+    const seen = new Set<number>();
+    for (let i = 0; i < 8; i++) seen.add((await visit('reuser', other)).pid);
+    expect(seen.has(inTx.pid)).toBe(false);
+    expect(seen.has(dropped.pid)).toBe(false);
+    expect(seen.has(temp.pid)).toBe(false);
+  });
+});
