@@ -58,6 +58,7 @@ export async function runStart(config: Config): Promise<number> {
       cluster: t.clusterId, workgroup: t.workgroup, dbUser: t.dbUser ?? (t.withIam || t.workgroup ? '(IAM identity)' : '(client user name)') },
     `ready: connect with ${connectHint(l, t)} — no password`);
   });
+  log.flush(); // whoever waits for "ready" sees it now, not at the next periodic flush
   // One handler for the whole run: with process.once there would be an instant between the first signal and the
   // second handler in which a signal gets the default action (killed without a word).
   let first: ((signal: string) => void) | undefined;

@@ -102,7 +102,10 @@ export class Session {
   private secured = false;
   private scram: ScramServerExchange | undefined;
 
+  private readonly clientAddress: string;
+
   constructor(private client: Socket, private readonly deps: SessionDeps) {
+    this.clientAddress = peerOf(client);
     this.reader = new FrameReader(deps.limits.maxStartupPacket);
     this.finished = new Promise((resolve) => {
       this.resolveFinished = resolve;
@@ -300,8 +303,10 @@ export class Session {
       this.client.write(Buffer.concat([AUTHENTICATION_OK, ...up.statusFrames,
         backendKeyData(this.key.processId, this.key.secretKey), up.readyForQuery]));
       this.client.off('data', this.onData);
-      this.deps.log.debug({ client: this.clientAddress, user: this.summary.localUser, dbUser: up.dbUser,
-        database: up.database }, 'session started');
+      if (this.deps.log.isLevelEnabled('debug')) {
+        this.deps.log.debug({ client: this.clientAddress, user: this.summary.localUser, dbUser: up.dbUser,
+          database: up.database }, 'session started');
+      }
     } else {
       this.deps.cancelKeys.retarget(this.key.processId, target);
     }
@@ -461,6 +466,7 @@ export class Session {
   private close(end?: RelayEnd): void {
     if (this.state === 'closed') return;
     if (this.state === 'relaying' && !end) return; // the relay reports its own end
+    const working = this.state !== 'relaying' && this.state !== 'released' && this.state !== 'failed-transaction';
     this.state = 'closed';
     clearTimeout(this.startupTimer);
     // The connection ends with the session, as PostgreSQL closes it after Terminate; a client that only waits for
@@ -473,7 +479,8 @@ export class Session {
     this.client.off('data', this.onFailedData);
     this.client.off('data', this.onReleasedData);
     if (this.key) this.deps.cancelKeys.release(this.key.processId);
-    if (!this.abort.signal.aborted) this.abort.abort(new Error('client went away'));
+    // Stops a login or heal in progress (nothing else listens: not worth an Error's stack for every session).
+    if (working && !this.abort.signal.aborted) this.abort.abort(new Error('client went away'));
     const durationMs = Date.now() - this.started;
     if (this.key) {
       this.deps.log.info({ client: this.clientAddress, user: this.summary.localUser, dbUser: this.summary.dbUser,
@@ -487,9 +494,11 @@ export class Session {
       ...(end ? { end: { ...end, bytesToClient: this.bytes.toClient, bytesToUpstream: this.bytes.toUpstream } } : {}) });
   }
 
-  private get clientAddress(): string {
-    // Unix-socket peers have no address; say so rather than "unknown:0".
-    if (this.client.remoteAddress === undefined) return 'unix socket';
-    return `${this.client.remoteAddress}:${this.client.remotePort ?? 0}`;
-  }
+}
+
+/** For logs: read once, at accept (a closed socket no longer knows its peer). */
+function peerOf(client: Socket): string {
+  // Unix-socket peers have no address; say so rather than "unknown:0".
+  if (client.remoteAddress === undefined) return 'unix socket';
+  return `${client.remoteAddress}:${client.remotePort ?? 0}`;
 }
