@@ -20,7 +20,9 @@ interface MetricSpec {
 export const METRICS: readonly MetricSpec[] = [
   { key: 'select_tps', label: 'select tps (pgbench -S -M extended -c 8 -j 2)', digits: 0, ratios: true },
   { key: 'select_cpu_pct', label: 'middle process CPU during select, % of a core', digits: 0, ratios: false },
+  { key: 'select_cpu_us_per_txn', label: 'middle CPU µs per select transaction', digits: 0, ratios: false },
   { key: 'connrate_tps', label: 'connection rate tps (pgbench -S -C -c 8 -j 2)', digits: 0, ratios: true },
+  { key: 'connrate_cpu_ms_per_conn', label: 'middle CPU ms per connection (connection rate)', digits: 2, ratios: false },
   { key: 'connect_p50_ms', label: 'connect latency p50, ms (200 sequential)', digits: 2, ratios: true },
   { key: 'connect_p99_ms', label: 'connect latency p99, ms', digits: 2, ratios: true },
   { key: 'copy_out_mbps', label: '\\copy out, MB/s', digits: 0, ratios: true },

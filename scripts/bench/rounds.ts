@@ -49,12 +49,16 @@ export async function runRounds(b: Bench, o: RoundOptions, say: (line: string) =
       const r = await cpuPercentDuring(p, () => pgbenchTps(p, o.selectSeconds, ['-M', 'extended']));
       s.add('select_tps', p.name, r.value);
       s.add('select_cpu_pct', p.name, r.cpuPercent);
+      s.add('select_cpu_us_per_txn', p.name, perUnit(r.cpuPercent, r.value, 1e6));
       say(`  select      ${pad(p)} ${r.value.toFixed(0)} tps${r.cpuPercent === undefined ? '' : `, middle CPU ${r.cpuPercent.toFixed(0)}%`}`);
     }
     for (const p of order) {
-      const tps = await pgbenchTps(p, o.connrateSeconds, ['-C']);
+      const r = await cpuPercentDuring(p, () => pgbenchTps(p, o.connrateSeconds, ['-C']));
+      const tps = r.value;
+      const cpuMs = perUnit(r.cpuPercent, tps, 1e3);
       s.add('connrate_tps', p.name, tps);
-      say(`  connrate    ${pad(p)} ${tps.toFixed(0)} connections/s`);
+      s.add('connrate_cpu_ms_per_conn', p.name, cpuMs);
+      say(`  connrate    ${pad(p)} ${tps.toFixed(0)} connections/s${cpuMs === undefined ? '' : `, middle CPU ${cpuMs.toFixed(2)} ms each`}`);
     }
     for (const p of order) {
       const ms = await connectLatencies(p, o.connects);
@@ -87,6 +91,11 @@ export async function runRounds(b: Bench, o: RoundOptions, say: (line: string) =
     say(`  memory      ${pad(b.proxy)} idle again after the sessions closed: ${after.toFixed(1)} MB`);
   }
   return s;
+}
+
+/** CPU time of the middle process per unit of work (transaction, connection), in 1/scale seconds. */
+function perUnit(cpuPercent: number | undefined, perSecond: number, scale: number): number | undefined {
+  return cpuPercent === undefined || perSecond <= 0 ? undefined : ((cpuPercent / 100) / perSecond) * scale;
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
