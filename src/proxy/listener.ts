@@ -38,6 +38,7 @@ export class Listener {
   private readonly server: net.Server;
   private readonly sessions = new Set<Session>();
   private bound = false;
+  private boundLabel: string | undefined;
   totalConnections = 0;
 
   constructor(private readonly bind: ListenerBind, private readonly deps: SessionDeps, private readonly log: Logger,
@@ -70,12 +71,16 @@ export class Listener {
       : { address: this.bind.host, family: net.isIPv6(this.bind.host) ? 'IPv6' : 'IPv4', port: this.bind.port };
   }
 
-  /** The name given in the config, else the address clients use. */
+  /** The name given in the config, else the address clients use (read once bound: metrics use it per session). */
   get label(): string {
     if (this.options.name) return this.options.name;
+    if (this.boundLabel !== undefined) return this.boundLabel;
     const a = this.address;
-    return a.family === 'unix' ? a.address : `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    const label = a.family === 'unix' ? a.address : `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    if (this.bound) this.boundLabel = label;
+    return label;
   }
+
 
   /** True while bound and accepting. */
   get listening(): boolean {

@@ -36,6 +36,8 @@ export class WarmPool {
   private readonly spares = new Map<string, Spare[]>();
   private readonly filling = new Map<string, number>();
   private readonly refills = new Map<string, NodeJS.Timeout>();
+  /** Keys by the session's parameter map: computed at acquire, needed again when the session gives back. */
+  private readonly keys = new WeakMap<ReadonlyMap<string, string>, string>();
   private closed = false;
 
   constructor(private readonly target: Target, private readonly size: number, private readonly log: Logger) {}
@@ -84,10 +86,14 @@ export class WarmPool {
   }
 
   private keyFor(clientParams: ReadonlyMap<string, string>): string {
+    const known = this.keys.get(clientParams);
+    if (known !== undefined) return known;
     const user = clientParams.get('user') as string;
     this.target.checkUser(user);
     const database = this.target.databaseFor(clientParams.get('database'));
-    return JSON.stringify([this.target.source.keyFor(this.target.requestFor(user, database)), [...clientParams]]);
+    const key = JSON.stringify([this.target.source.keyFor(this.target.requestFor(user, database)), [...clientParams]]);
+    this.keys.set(clientParams, key);
+    return key;
   }
 
   private take(key: string): Spare | undefined {
