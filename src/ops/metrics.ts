@@ -14,7 +14,13 @@ export interface MetricsSources {
   listeners(): ReadonlyArray<{ readonly label: string; readonly active: number }>;
   /** Each cached credential's identity key and expiry (CredentialCache.expiries). */
   expiries(): ReadonlyArray<{ readonly key: string; readonly expiresAt: Date }>;
+  /** Each listener's --warm pool counts (WarmPool.stats); empty without --warm. */
+  pools?(): ReadonlyArray<{ readonly label: string; readonly stats: Readonly<Record<WarmOutcome, number>> }>;
 }
+
+/** What happened to connections in a --warm pool. */
+export type WarmOutcome = 'hits' | 'misses' | 'reused' | 'discarded';
+const WARM_OUTCOMES: readonly WarmOutcome[] = ['hits', 'misses', 'reused', 'discarded'];
 
 /** Events a listener reports; implemented here, so the listener knows nothing of Prometheus. */
 export interface ListenerObserver {
@@ -77,6 +83,18 @@ export class ProxyMetrics implements ListenerObserver {
     this.connectSeconds = new Histogram({ name: `${PREFIX}upstream_connect_duration_seconds`,
       help: 'Time to open a verified TLS connection to Redshift (TCP, SSLRequest, handshake)', registers,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+    new Counter({
+      name: `${PREFIX}warm_pool_total`,
+      help: 'With --warm: clients served from a spare (hits) or not (misses), and connections kept (reused) or closed '
+        + '(discarded) after their client left',
+      labelNames: ['listener', 'outcome'], registers,
+      collect() {
+        this.reset();
+        for (const p of sources.pools?.() ?? []) {
+          for (const outcome of WARM_OUTCOMES) this.inc({ listener: p.label, outcome }, p.stats[outcome]);
+        }
+      },
+    });
     new Gauge({
       name: `${PREFIX}credential_expiry_seconds`,
       help: 'Seconds until the cached temporary credential of each identity expires', labelNames: ['identity'],

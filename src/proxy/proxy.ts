@@ -21,6 +21,8 @@ export interface RunningProxy {
   /** Each listener's target and its settings, in listener order (for readiness probes and `check`). */
   readonly targets: ReadonlyArray<{ readonly target: Target; readonly config: TargetConfig }>;
   readonly metrics: ProxyMetrics;
+  /** Each listener's --warm pool, in listener order (undefined without --warm). */
+  readonly pools: ReadonlyArray<WarmPool | undefined>;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -29,6 +31,10 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
   const metrics = new ProxyMetrics({
     listeners: () => listeners.map((l) => ({ label: l.label, active: l.activeConnections })),
     expiries: () => cache.expiries(),
+    pools: () => listeners.flatMap((l, i) => {
+      const pool = pools[i];
+      return pool ? [{ label: l.label, stats: pool.stats }] : [];
+    }),
   });
   const cache = new CredentialCache({
     // An API call that hangs is abandoned well within a client's login time, so a retry can still serve it.
@@ -75,6 +81,7 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
     cache,
     targets,
     metrics,
+    pools,
     async close(graceMs = 0) {
       for (const p of pools) p?.close();
       await Promise.all(listeners.map((l) => l.close(graceMs)));

@@ -26,6 +26,18 @@ const RESET_TIMEOUT_MS = 5_000;
  */
 const REFILL_DELAY_MS = 200;
 
+/** What the pool did, since it started: for /metrics and the benchmark. */
+export interface WarmPoolStats {
+  /** Clients served from a spare. */
+  hits: number;
+  /** Clients that found no spare and logged in fresh. */
+  misses: number;
+  /** Connections reset and kept after their client left. */
+  reused: number;
+  /** Connections closed after their client left (pool full, credential expiring, reset failed). */
+  discarded: number;
+}
+
 interface Spare {
   readonly session: UpstreamSession;
   /** Stops the spare's expiry timer and removes its listeners: called when it leaves the pool. */
@@ -39,6 +51,7 @@ export class WarmPool {
   /** Keys by the session's parameter map: computed at acquire, needed again when the session gives back. */
   private readonly keys = new WeakMap<ReadonlyMap<string, string>, string>();
   private closed = false;
+  readonly stats: WarmPoolStats = { hits: 0, misses: 0, reused: 0, discarded: 0 };
 
   constructor(private readonly target: Target, private readonly size: number, private readonly log: Logger) {}
 
@@ -47,9 +60,11 @@ export class WarmPool {
     const key = this.keyFor(clientParams);
     const spare = this.take(key);
     if (spare) {
+      this.stats.hits++;
       this.scheduleRefill(key, new Map(clientParams));
       return spare.session;
     }
+    this.stats.misses++;
     this.replenish(key, new Map(clientParams));
     return openUpstream(this.target, clientParams, signal);
   }
@@ -64,14 +79,21 @@ export class WarmPool {
     const list = this.spares.get(key) ?? [];
     const expired = session.credentialExpiresAt.getTime() - Date.now() < MIN_REMAINING_MS;
     if (this.closed || expired || list.length >= this.size) {
+      this.stats.discarded++;
       terminate(session);
       return;
     }
     resetSession(session.socket, tracker, RESET_TIMEOUT_MS).then(() => {
       const now = this.spares.get(key) ?? [];
-      if (this.closed || now.length >= this.size) terminate(session);
-      else this.addSpare(key, { ...session, leftover: Buffer.alloc(0) });
+      if (this.closed || now.length >= this.size) {
+        this.stats.discarded++;
+        terminate(session);
+        return;
+      }
+      this.stats.reused++;
+      this.addSpare(key, { ...session, leftover: Buffer.alloc(0) });
     }, (err: unknown) => {
+      this.stats.discarded++;
       this.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'a connection could not be reset for reuse');
       session.socket.destroy();
     });

@@ -6,13 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
+import type { RunningProxy } from '../../src/proxy/proxy.js';
 
 let stack: Stack;
 let port: number;
+let warmProxy: RunningProxy;
 
 beforeAll(async () => {
   stack = await startStack();
   const p = await stack.startProxy({}, { warm: 2 });
+  warmProxy = p;
   port = p.addresses[0]?.port as number;
 });
 
@@ -109,6 +112,10 @@ describe('--warm: connections of clients that leave are reused', () => {
     expect(reusedFirst, 'the first client\'s connection served a later client').toBe(true);
     // Without reuse every visit would take a fresh spare (13 backends); with it the pool's few serve them all.
     expect(pids.size).toBeLessThanOrEqual(3);
+    const metrics = await warmProxy.metrics.text();
+    const count = (outcome: string): number => Number(new RegExp(`warm_pool_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`).exec(metrics)?.[1]);
+    expect(count('reused')).toBeGreaterThanOrEqual(12);
+    expect(count('hits')).toBeGreaterThanOrEqual(12);
   });
 
   it('never reuses a connection left inside a transaction, dropped without goodbye, or holding a temporary table', async () => {
