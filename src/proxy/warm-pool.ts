@@ -21,8 +21,9 @@ const MIN_REMAINING_MS = 10_000;
 /** How long the reset before reuse may take. */
 const RESET_TIMEOUT_MS = 5_000;
 /**
- * After a spare is taken, refilling waits this long: a client that leaves in the meantime gives its connection
- * back, and short-lived clients (pgbench -C, health checks, dashboards reconnecting) then need no new logins.
+ * After a spare is taken, refilling waits this long, and does not happen at all if a client gave a connection back
+ * in the meantime: short-lived clients (pgbench -C, health checks, dashboards reconnecting) keep the pool full by
+ * themselves, and new logins would only be closed again when the pool overflows.
  */
 const REFILL_DELAY_MS = 200;
 
@@ -48,6 +49,8 @@ export class WarmPool {
   private readonly spares = new Map<string, Spare[]>();
   private readonly filling = new Map<string, number>();
   private readonly refills = new Map<string, NodeJS.Timeout>();
+  /** When a connection was last given back, per key. */
+  private readonly returnedAt = new Map<string, number>();
   /** Keys by the session's parameter map: computed at acquire, needed again when the session gives back. */
   private readonly keys = new WeakMap<ReadonlyMap<string, string>, string>();
   private closed = false;
@@ -91,6 +94,7 @@ export class WarmPool {
         return;
       }
       this.stats.reused++;
+      this.returnedAt.set(key, performance.now());
       this.addSpare(key, { ...session, leftover: Buffer.alloc(0) });
     }, (err: unknown) => {
       this.stats.discarded++;
@@ -131,8 +135,10 @@ export class WarmPool {
 
   private scheduleRefill(key: string, base: Map<string, string>): void {
     if (this.refills.has(key)) return;
+    const scheduledAt = performance.now();
     const timer = setTimeout(() => {
       this.refills.delete(key);
+      if ((this.returnedAt.get(key) ?? -1) >= scheduledAt) return;
       this.replenish(key, base);
     }, REFILL_DELAY_MS);
     timer.unref();
