@@ -1,11 +1,13 @@
 /**
  * `npm run bench [-- --quick] [--rounds N] [--seconds N] [--proxy-args="--no-heal …"] [--no-write]
- *   [--profile select|connrate|copy]`
+ *   [--profile select|connrate|copy] [--only connect]`
  *
  * The proxy against what a user would run instead — a direct verified-TLS connection with a password, and
  * pgbouncer — on the same machine in one run. Prints a table and `name=value` lines and rewrites the generated
  * section of docs/PERFORMANCE.md. With --profile, runs one workload through the proxy under `node --cpu-prof`
- * and prints where its CPU time went instead. Exit codes: 0 done, 1 failed, 2 bad usage, 130 on SIGINT.
+ * and prints where its CPU time went instead. With --only connect, runs the connect-latency workload alone (every
+ * path, --rounds rounds, order rotated) and prints its p50/p99 without touching docs/PERFORMANCE.md.
+ * Exit codes: 0 done, 1 failed, 2 bad usage, 130 on SIGINT.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -21,7 +23,7 @@ import type { RoundOptions } from './rounds.js';
 import { startBench } from './setup.js';
 import type { Bench } from './setup.js';
 import { describeMachine, ensurePgbouncer, execText } from './system.js';
-import { connectLatencies, copyIn, copyOut, cpuPercentDuring, pgbenchTps } from './workloads.js';
+import { connectLatencies, copyIn, copyOut, cpuPercentDuring, median, percentile, pgbenchTps } from './workloads.js';
 
 const SCALE = 10;
 /** Spare upstream connections per identity for the `--warm` column: one per pgbench client. */
@@ -46,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
       'no-write': { type: 'boolean', default: false },
       profile: { type: 'string' },
       'proxy-args': { type: 'string', default: '' },
+      only: { type: 'string' },
     } }).values;
   } catch (err) {
     say(`bench: ${(err as Error).message}`);
@@ -54,6 +57,10 @@ async function main(argv: string[]): Promise<number> {
   const profile = flags.profile as ProfileWorkload | undefined;
   if (profile !== undefined && !PROFILES.includes(profile)) {
     say(`bench: --profile takes one of ${PROFILES.join(', ')}`);
+    return 2;
+  }
+  if (flags.only !== undefined && flags.only !== 'connect') {
+    say('bench: --only takes connect');
     return 2;
   }
   const seconds = Number(flags.seconds ?? (flags.quick ? 5 : 12));
@@ -95,6 +102,10 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${formatSummary(await summarizeProfile(file))}\nprofile file: ${file}\n`);
       return 0;
     }
+    if (flags.only === 'connect') {
+      await connectOnly(bench, o);
+      return 0;
+    }
     const samples = await runRounds(bench, o, say);
     const info: RunInfo = {
       command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
@@ -120,6 +131,22 @@ async function main(argv: string[]): Promise<number> {
     await bench?.stop();
     if (!profile) await rm(work, { recursive: true, force: true });
   }
+}
+
+/** The connect workload of runRounds alone: sequential logins per path, the order rotated each round. */
+async function connectOnly(b: Bench, o: RoundOptions): Promise<void> {
+  const paths = [b.direct, b.pgbouncer, b.proxy, ...(b.proxyWarm ? [b.proxyWarm] : [])];
+  for (const p of paths) await connectLatencies(p, 3);
+  const p50s = new Map<string, number[]>(paths.map((p) => [p.name, []]));
+  for (let round = 0; round < o.rounds; round++) {
+    const order = [...paths.slice(round % paths.length), ...paths.slice(0, round % paths.length)];
+    for (const p of order) {
+      const ms = await connectLatencies(p, o.connects);
+      p50s.get(p.name)?.push(percentile(ms, 0.5));
+      say(`  connect     ${p.name.padEnd(10)} p50 ${percentile(ms, 0.5).toFixed(2)} ms, p99 ${percentile(ms, 0.99).toFixed(2)} ms`);
+    }
+  }
+  for (const [name, values] of p50s) process.stdout.write(`connect_p50_ms.${name}=${median(values).toFixed(2)}\n`);
 }
 
 /** Runs one workload through the (profiled) proxy only, for as long as a round would. */

@@ -1,6 +1,6 @@
 /**
- * From a client's startup parameters to a logged-in upstream session: credential (from the cache), verified TLS
- * connection, login as the returned DbUser with the client's other parameters passed through.
+ * From a client's startup parameters to a logged-in upstream session: credential (from the cache) and verified TLS
+ * connection at the same time, then login as the returned DbUser with the client's other parameters passed through.
  */
 import type { TLSSocket } from 'node:tls';
 import { ClientError } from '../protocol/client-error.js';
@@ -39,30 +39,60 @@ export async function openUpstream(target: Target, clientParams: ReadonlyMap<str
   target.checkUser(clientUser);
   const database = target.databaseFor(clientParams.get('database'));
   const request = target.requestFor(clientUser, database);
-  let resolved = await target.resolve(request, signal);
-  try {
-    return await attempt(target, resolved, clientParams, database, signal);
-  } catch (err) {
-    // A cached credential can stop working before its expiry (the user was altered, the cluster restored):
-    // drop it and try once more with a new one rather than failing every connection until it expires.
-    const refused = err instanceof UpstreamLoginError && CREDENTIAL_REFUSED.has(err.fields.code as never);
-    if (!refused || signal.aborted) throw translate(err, resolved, database);
-    target.invalidate(resolved);
-    resolved = await target.resolve(request, signal);
+  for (let retried = false; ; retried = true) {
+    // The connection needs no credential until the login: open it while the credential is looked up. A failed
+    // lookup is still the error reported (it is awaited first), and the connection is then closed unused.
+    const connection = connect(target, signal);
+    let resolved: ResolvedLogin;
     try {
-      return await attempt(target, resolved, clientParams, database, signal);
-    } catch (again) {
-      throw translate(again, resolved, database);
+      resolved = await target.resolve(request, signal);
+    } catch (err) {
+      discard(connection);
+      throw err;
+    }
+    try {
+      return await attempt(resolved, connection, clientParams, database, signal);
+    } catch (err) {
+      // A cached credential can stop working before its expiry (the user was altered, the cluster restored):
+      // drop it and try once more with a new one rather than failing every connection until it expires.
+      const refused = err instanceof UpstreamLoginError && CREDENTIAL_REFUSED.has(err.fields.code as never);
+      if (retried || !refused || signal.aborted) throw translate(err, resolved, database);
+      target.invalidate(resolved);
     }
   }
 }
 
-async function attempt(target: Target, resolved: ResolvedLogin, clientParams: ReadonlyMap<string, string>,
-  database: string, signal: AbortSignal): Promise<UpstreamSession> {
+interface Connection {
+  readonly endpoint: UpstreamEndpoint;
+  readonly socket: TLSSocket;
+}
+
+/**
+ * Starts the TCP + SSLRequest + TLS part of a login, which needs no credential. Aborting the signal ends it while
+ * it opens; once open, the caller logs in on it or `discard`s it.
+ */
+function connect(target: Target, signal: AbortSignal): Promise<Connection> {
+  const connection = target.endpoint().then(async (endpoint) => ({ endpoint, socket: await connectTls(endpoint, signal) }));
+  // Awaited only once the credential is there, perhaps after it failed: that is no unhandled rejection.
+  connection.catch(() => undefined);
+  return connection;
+}
+
+/** Closes a connection that will not be used, whenever it completes; its failure is nobody's concern. */
+function discard(connection: Promise<Connection>): void {
+  connection.then((c) => c.socket.destroy(), () => undefined);
+}
+
+async function attempt(resolved: ResolvedLogin, connection: Promise<Connection>,
+  clientParams: ReadonlyMap<string, string>, database: string, signal: AbortSignal): Promise<UpstreamSession> {
   const params = upstreamParams(clientParams, resolved.credential.user, database);
-  checkStartupSize(params, resolved.credential.user);
-  const endpoint = await target.endpoint();
-  const socket = await connectTls(endpoint, signal);
+  try {
+    checkStartupSize(params, resolved.credential.user);
+  } catch (err) {
+    discard(connection);
+    throw err;
+  }
+  const { endpoint, socket } = await connection;
   try {
     const result = await login(socket, params, { user: resolved.credential.user, password: resolved.credential.password }, signal);
     return { socket, endpoint, dbUser: resolved.credential.user, database, credentialExpiresAt: resolved.credential.expiresAt, ...result };

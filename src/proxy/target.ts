@@ -18,6 +18,7 @@ import { describeCredentialFailure } from '../credentials/aws-error-hints.js';
 import type { HintContext } from '../credentials/aws-error-hints.js';
 import { ClientError } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
+import { AddressCache } from '../upstream/address-cache.js';
 import { trustStore } from '../upstream/connect-tls.js';
 import type { UpstreamEndpoint } from '../upstream/upstream-endpoint.js';
 
@@ -32,7 +33,7 @@ export class Target {
   private readonly aws: AwsSettings;
   private readonly hint: Omit<HintContext, 'resources'>;
   private readonly extraCaPem: readonly string[] | undefined;
-  private readonly secureContext: SecureContext | undefined;
+  private readonly secureContext: SecureContext;
   private endpointPromise: Promise<UpstreamEndpoint> | undefined;
 
   constructor(private readonly config: TargetConfig, private readonly cache: CredentialCache,
@@ -46,7 +47,7 @@ export class Target {
       assumeRoleArn: config.assumeRoleArn, externalId: config.externalId, roleSessionName: config.roleSessionName,
     };
     this.extraCaPem = config.caFile ? [readFileSync(config.caFile, 'utf8')] : undefined;
-    this.secureContext = this.extraCaPem ? trustStore(this.extraCaPem) : undefined;
+    this.secureContext = trustStore(this.extraCaPem ?? []);
     const common = { profile: config.profile, region: this.aws.region, endpointUrl: config.awsEndpointUrl,
       assumeRoleArn: config.assumeRoleArn };
     if (workgroup) {
@@ -86,7 +87,8 @@ export class Target {
   private readonly lookupHint: HintContext;
 
   private endpointAt(host: string, port: number): UpstreamEndpoint {
-    return { host, port, extraCaPem: this.extraCaPem, secureContext: this.secureContext, connectTimeoutMs: this.connectTimeoutMs };
+    return { host, port, extraCaPem: this.extraCaPem, secureContext: this.secureContext, addresses: new AddressCache(),
+      connectTimeoutMs: this.connectTimeoutMs };
   }
 
   /** The upstream address: as configured, or discovered once (a failed discovery is retried next time). */
