@@ -38,6 +38,18 @@ export function guardErrors(socket: TLSSocket): void {
 
 /** How long an unsolicited ErrorResponse from an idle upstream is held back to see whether the connection ends. */
 const HOLD_MS = 250;
+/**
+ * PostgreSQL sends a large result 8 KB at a time, each write one TLS record and one 'data' event here. A chunk at
+ * least this large means a result is streaming in: the client socket is corked until the end of the event-loop turn,
+ * so the records decrypted from one read leave in one write (writev) rather than one system call each. Smaller
+ * chunks — the answers of short queries — are written at once, never delayed.
+ */
+const BATCH_CHUNK = 4096;
+/**
+ * While a turn's chunks are gathered, how much the client may have unsent before the upstream is paused; outside a
+ * batch the socket's own high-water mark (16 KB) decides. Bounds what a slow client makes the proxy hold.
+ */
+export const BATCH_LIMIT = 256 * 1024;
 
 export class Relay {
   readonly done: Promise<RelayEnd>;
@@ -46,6 +58,23 @@ export class Relay {
   private bytesToUpstream = 0;
   private ended = false;
   private held: Buffer[] | undefined;
+  /** The client socket is corked for this turn's chunks (see BATCH_CHUNK). */
+  private batching = false;
+  /** The upstream is paused until the client drains; the client until the upstream drains. */
+  private clientFull = false;
+  private upstreamFull = false;
+  private readonly flushBatch = (): void => {
+    this.batching = false;
+    this.client.uncork();
+  };
+  private readonly onClientDrain = (): void => {
+    this.clientFull = false;
+    if (!this.ended) this.upstream.resume();
+  };
+  private readonly onUpstreamDrain = (): void => {
+    this.upstreamFull = false;
+    if (!this.ended) this.client.resume();
+  };
   private holdTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private resolveDone!: (end: RelayEnd) => void;
@@ -83,11 +112,10 @@ export class Relay {
         return;
       }
       this.bytesToUpstream += chunk.length;
-      if (!this.upstream.write(chunk)) {
+      if (!this.upstream.write(chunk) && !this.upstreamFull) {
+        this.upstreamFull = true;
         this.client.pause();
-        this.upstream.once('drain', () => {
-          if (!this.ended) this.client.resume();
-        });
+        this.upstream.once('drain', this.onUpstreamDrain);
       }
     };
     upstream.on('data', this.onUpstreamChunk);
@@ -181,11 +209,15 @@ export class Relay {
   private forwardToClient(chunk: Buffer): void {
     this.toClient.observe(chunk);
     this.bytesToClient += chunk.length;
-    if (!this.client.write(chunk)) {
+    if (chunk.length >= BATCH_CHUNK && !this.batching) {
+      this.batching = true;
+      this.client.cork();
+      setImmediate(this.flushBatch);
+    }
+    if (!this.client.write(chunk) && !this.clientFull && !(this.batching && this.client.writableLength < BATCH_LIMIT)) {
+      this.clientFull = true;
       this.upstream.pause();
-      this.client.once('drain', () => {
-        if (!this.ended) this.upstream.resume();
-      });
+      this.client.once('drain', this.onClientDrain);
     }
   }
 
