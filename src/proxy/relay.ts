@@ -36,6 +36,18 @@ export function guardErrors(socket: TLSSocket): void {
   if (!socket.listeners('error').includes(destroyOnError)) socket.on('error', destroyOnError);
 }
 
+/**
+ * Ends an upstream connection from the proxy's side: Terminate first when the server should log a normal goodbye,
+ * then the socket is destroyed once the bytes are out, or after 5 s at most.
+ */
+export function endUpstream(socket: TLSSocket, goodbye: boolean): void {
+  if (socket.destroyed) return;
+  if (goodbye) socket.end(TERMINATE);
+  else socket.end();
+  socket.once('finish', () => socket.destroy());
+  setTimeout(() => socket.destroy(), 5_000).unref();
+}
+
 /** How long an unsolicited ErrorResponse from an idle upstream is held back to see whether the connection ends. */
 const HOLD_MS = 250;
 /**
@@ -104,14 +116,13 @@ export class Relay {
     this.onClientData = (data: Buffer) => {
       this.tracker?.fromClient.observe(data);
       const chunk = this.keepUpstream && this.tracker?.terminated === true ? this.withholdTerminate(data) : data;
+      this.bytesToUpstream += chunk.length;
       if (this.terminateWithheld) {
         // Goodbye: nothing the client sends after Terminate counts, and it may be waiting for the close.
-        this.bytesToUpstream += chunk.length;
         if (chunk.length > 0) this.upstream.write(chunk);
         this.finish('client', 'client sent Terminate');
         return;
       }
-      this.bytesToUpstream += chunk.length;
       if (!this.upstream.write(chunk) && !this.upstreamFull) {
         this.upstreamFull = true;
         this.client.pause();
@@ -241,10 +252,7 @@ export class Relay {
     } else if (reusable) {
       kept = this.detachUpstream();
     } else {
-      if (this.terminateWithheld) this.upstream.end(TERMINATE);
-      else this.upstream.end();
-      this.upstream.once('finish', () => this.upstream.destroy());
-      setTimeout(() => this.upstream.destroy(), 5_000).unref();
+      endUpstream(this.upstream, this.terminateWithheld);
     }
     this.resolveDone({ closedBy, reason, bytesToClient: this.bytesToClient, bytesToUpstream: this.bytesToUpstream,
       atBoundary: this.toClient.atBoundary, ...(kept ? { kept } : {}) });

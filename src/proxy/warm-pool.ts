@@ -7,10 +7,9 @@
  * (session pooling). Spares are closed when their credential expires or after sitting unused too long.
  */
 import type { Logger } from '../ops/logger.js';
-import { TERMINATE } from '../protocol/frontend-messages.js';
 import { openUpstream } from './open-upstream.js';
 import type { UpstreamSession } from './open-upstream.js';
-import { guardErrors } from './relay.js';
+import { endUpstream, guardErrors } from './relay.js';
 import { resetSession } from './reset-session.js';
 import type { SessionTracker } from './session-tracker.js';
 import type { Target } from './target.js';
@@ -196,7 +195,5 @@ export class WarmPool {
 
 /** Says goodbye to the server (so it logs a normal disconnection) and closes. */
 function terminate(session: UpstreamSession): void {
-  if (session.socket.destroyed) return;
-  session.socket.end(TERMINATE);
-  setTimeout(() => session.socket.destroy(), 5_000).unref();
+  endUpstream(session.socket, true);
 }
