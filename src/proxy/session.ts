@@ -1,30 +1,27 @@
 /**
  * One client connection, as an explicit state machine:
  *
- *   awaiting-startup ──StartupMessage──► logging-in ──ReadyForQuery──► relaying ──► closed
- *        │  SSLRequest/GSSENCRequest: answer 'N', stay            │ failure: FATAL ErrorResponse, close
- *        │  CancelRequest: forward if the key is known, close
+ *   awaiting-startup ─┬─────────────► logging-in ──ReadyForQuery──► relaying ──► closed
+ *   (front-door.ts:   └► authenticating ─┘  │ failure: FATAL        │ upstream lost: healing, failed-transaction,
+ *    TLS, cancel, startup checks, SCRAM)    │ ErrorResponse, close  │ or closed; idle release: released
  *
  * Every failure before ReadyForQuery reaches the client as a FATAL ErrorResponse with a SQLSTATE and a hint.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../ops/logger.js';
-import { AUTHENTICATION_OK, backendKeyData, negotiateProtocolVersion } from '../protocol/backend-messages.js';
+import { AUTHENTICATION_OK, backendKeyData } from '../protocol/backend-messages.js';
 import { ClientError } from '../protocol/client-error.js';
-import { SslAnswer, TxStatus } from '../protocol/codes.js';
+import { TxStatus } from '../protocol/codes.js';
 import type { BackendKey } from '../upstream/login.js';
 import { FailedTransaction } from './failed-transaction.js';
 import { reconnect } from './reconnect.js';
 import type { Reconnected } from './reconnect.js';
 import { SessionTracker } from './session-tracker.js';
-import { FrameError, FrameReader } from '../protocol/frame-reader.js';
-import { decodeStartupPacket } from '../protocol/startup-packet.js';
-import type { StartupPacket } from '../protocol/startup-packet.js';
 import { SqlState } from '../protocol/sqlstate.js';
-import { checkStartup, internalError, protocolError } from './startup-checks.js';
+import { internalError, protocolError } from './startup-checks.js';
 import { planForLoss } from './upstream-loss.js';
 import type { CancelKeys } from './cancel-keys.js';
-import { forwardCancel } from './forward-cancel.js';
+import { FrontDoor } from './front-door.js';
 import { openUpstream } from './open-upstream.js';
 import type { UpstreamSession } from './open-upstream.js';
 import { Relay } from './relay.js';
@@ -32,7 +29,6 @@ import type { RelayEnd } from './relay.js';
 import type { Target } from './target.js';
 import type { WarmPool } from './warm-pool.js';
 import type { ListenerSecurity } from './client-auth/listener-security.js';
-import { saslStart, ScramServerExchange } from './client-auth/scram-server.js';
 
 export interface SessionLimits {
   readonly startupTimeoutMs: number;
@@ -57,9 +53,6 @@ export interface SessionDeps {
 export type SessionState = 'awaiting-startup' | 'authenticating' | 'logging-in' | 'relaying' | 'released' | 'failed-transaction' | 'healing' | 'closed';
 
 
-/** At most one SSLRequest and one GSSENCRequest precede a startup packet. */
-const MAX_ENCRYPTION_REQUESTS = 2;
-
 export interface SessionSummary {
   readonly clientAddress: string;
   readonly localUser?: string;
@@ -79,11 +72,10 @@ export interface SessionSummary {
 
 export class Session {
   state: SessionState = 'awaiting-startup';
-  private readonly reader: FrameReader;
+  private readonly door: FrontDoor;
   private readonly started = Date.now();
   private readonly abort = new AbortController();
   private readonly startupTimer: NodeJS.Timeout;
-  private encryptionRequests = 0;
   private relay: Relay | undefined;
   /** The upstream connection being relayed to (replaced by a heal). */
   private upstream: UpstreamSession | undefined;
@@ -99,14 +91,26 @@ export class Session {
   readonly finished: Promise<SessionSummary>;
   private resolveFinished!: (s: SessionSummary) => void;
 
-  private secured = false;
-  private scram: ScramServerExchange | undefined;
-
   private readonly clientAddress: string;
 
   constructor(private client: Socket, private readonly deps: SessionDeps) {
     this.clientAddress = peerOf(client);
-    this.reader = new FrameReader(deps.limits.maxStartupPacket);
+    this.door = new FrontDoor(client, { security: deps.security, cancelKeys: deps.cancelKeys,
+      maxStartupPacket: deps.limits.maxStartupPacket, log: deps.log, clientAddress: this.clientAddress }, {
+      startup: (params, authenticating) => {
+        this.params = params;
+        this.summary = { localUser: params.get('user'), applicationName: params.get('application_name') };
+        this.state = authenticating ? 'authenticating' : 'logging-in';
+      },
+      admitted: () => {
+        this.state = 'logging-in';
+        void this.connect();
+      },
+      upgrading: () => this.client.off('data', this.onData),
+      secured: (secure) => this.onSecured(secure),
+      refused: (error) => this.fail(error),
+      ended: () => this.close(),
+    });
     this.finished = new Promise((resolve) => {
       this.resolveFinished = resolve;
     });
@@ -132,147 +136,27 @@ export class Session {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.state === 'authenticating') {
-      this.reader.push(chunk);
-      this.authStep();
+    if (this.state === 'awaiting-startup' || this.state === 'authenticating') {
+      this.door.push(chunk);
       return;
     }
-    if (this.state !== 'awaiting-startup') {
-      // Bytes sent before login completed wait in the reader and are forwarded after ReadyForQuery.
-      this.reader.push(chunk);
-      if (this.reader.buffered > this.deps.limits.maxStartupPacket) {
-        this.fail(protocolError('the client sent too much data before the login completed'));
-      }
-      return;
-    }
-    this.reader.push(chunk);
-    try {
-      for (let frame = this.reader.nextUntyped(); frame && this.state === 'awaiting-startup'; frame = this.state === 'awaiting-startup' ? this.reader.nextUntyped() : null) {
-        this.step(decodeStartupPacket(frame.body));
-      }
-    } catch (err) {
-      if (err instanceof FrameError) this.fail(protocolError(err.message));
-      else if (err instanceof ClientError) this.fail(err);
-      else this.fail(internalError(err));
+    // Bytes sent before login completed wait in the reader and are forwarded after ReadyForQuery.
+    this.door.reader.push(chunk);
+    if (this.door.reader.buffered > this.deps.limits.maxStartupPacket) {
+      this.fail(protocolError('the client sent too much data before the login completed'));
     }
   };
 
-  /** Answers 'S' and moves the session onto a TLS socket; the client's next frame arrives encrypted. */
-  private startTls(tls: NonNullable<ListenerSecurity['tls']>): void {
-    const raw = this.client;
-    raw.off('data', this.onData);
-    raw.write(Buffer.of(SslAnswer.Yes));
-    tls.upgrade(raw).then((secure) => {
-      if (this.state === 'closed') {
-        secure.destroy();
-        return;
-      }
-      this.secured = true;
-      this.client = secure;
-      secure.on('data', this.onData);
-      secure.on('error', () => this.close());
-      secure.once('close', () => this.close());
-    }, (err: unknown) => {
-      this.deps.log.info({ client: this.clientAddress, err: err instanceof Error ? err.message : String(err) }, 'client TLS handshake failed');
-      raw.destroy();
-      this.close();
-    });
-  }
-
-  /** Runs the client's SCRAM-SHA-256 exchange; on success the upstream login begins. */
-  private authStep(): void {
-    try {
-      for (let f = this.reader.nextTyped(); f && this.state === 'authenticating'; f = this.reader.nextTyped()) {
-        const step = f.type === 0x70 && this.scram ? this.scram.step(f.body) : { error: 'expected a password message' };
-        if ('error' in step) {
-          throw new ClientError({
-            code: SqlState.InvalidPassword,
-            message: `password authentication failed for user "${this.summary.localUser ?? ''}"`,
-            hint: 'Use the password configured for this proxy listener (--client-password), not a Redshift password.',
-          });
-        }
-        this.client.write(step.reply);
-        if (step.done) {
-          this.state = 'logging-in';
-          this.scram = undefined;
-          void this.connect();
-        }
-      }
-    } catch (err) {
-      this.fail(err instanceof ClientError ? err : protocolError(err instanceof Error ? err.message : String(err)));
-    }
-  }
-
-  private step(packet: StartupPacket): void {
-    switch (packet.kind) {
-      case 'ssl':
-      case 'gssenc': {
-        if (++this.encryptionRequests > MAX_ENCRYPTION_REQUESTS) throw new FrameError('too many encryption requests');
-        const tls = this.deps.security?.tls;
-        if (packet.kind === 'ssl' && tls && !this.secured) {
-          // Bytes after SSLRequest but before the handshake would bypass TLS (CVE-2021-23214): refuse them.
-          if (this.reader.buffered > 0) throw new FrameError('the client sent data after SSLRequest before the TLS handshake');
-          this.startTls(tls);
-          return;
-        }
-        // No (more) encryption on offer: 'N' tells the client to go on as it is.
-        this.client.write(Buffer.of(SslAnswer.No));
-        return;
-      }
-      case 'cancel':
-        // No answer either way, as PostgreSQL does: the client learns nothing about which keys exist.
-        this.client.destroy();
-        forwardCancel(this.deps.cancelKeys, packet.processId, packet.secretKey, this.deps.log);
-        this.close();
-        return;
-      case 'startup':
-        if (this.deps.security?.requireTls && !this.secured) {
-          throw new ClientError({
-            code: SqlState.InvalidAuthorizationSpecification,
-            message: 'this proxy listener accepts TLS connections only',
-            hint: 'Connect with sslmode=require (or "SSL: require" in your tool).',
-          });
-        }
-        this.state = 'logging-in';
-        this.client.pause();
-        void this.login(packet.major, packet.minor, packet.params);
-        return;
-      default:
-        throw new Error(`unhandled startup packet ${String((packet as { kind: unknown }).kind)}`);
-    }
-  }
-
-  private async login(major: number, minor: number, params: Map<string, string>): Promise<void> {
-    try {
-      if (major !== 3) {
-        throw new ClientError({
-          code: SqlState.FeatureNotSupported,
-          message: `unsupported frontend protocol ${major}.${minor}: the proxy speaks protocol 3.0`,
-          hint: 'Use a PostgreSQL client library from the last twenty years.',
-        });
-      }
-      const unrecognised = [...params.keys()].filter((k) => k.startsWith('_pq_.'));
-      if (minor > 0 || unrecognised.length > 0) this.client.write(negotiateProtocolVersion(0, unrecognised));
-      for (const k of unrecognised) params.delete(k);
-      checkStartup(params);
-      this.params = params;
-      this.summary = { localUser: params.get('user'), applicationName: params.get('application_name') };
-      const verifier = this.deps.security?.scram;
-      if (verifier) {
-        // The client proves it knows the listener's password before anything is asked of AWS.
-        this.state = 'authenticating';
-        this.scram = new ScramServerExchange(verifier);
-        this.client.write(saslStart());
-        this.client.resume();
-        this.authStep();
-        return;
-      }
-    } catch (err) {
-      if (this.state === 'closed') return;
-      this.fail(err instanceof ClientError ? err : internalError(err));
+  /** The client's connection moved onto TLS: the session follows it there. */
+  private onSecured(secure: Socket): void {
+    if (this.state === 'closed') {
+      secure.destroy();
       return;
     }
-    await this.connect();
+    this.client = secure;
+    secure.on('data', this.onData);
+    secure.on('error', () => this.close());
+    secure.once('close', () => this.close());
   }
 
   /** Credential, upstream TLS connection and login; then the client is let in. */
@@ -295,7 +179,7 @@ export class Session {
     }
   }
 
-  private startRelay(up: UpstreamSession, toUpstream: Buffer = this.reader.drain()): void {
+  private startRelay(up: UpstreamSession, toUpstream: Buffer = this.door.reader.drain()): void {
     clearTimeout(this.startupTimer);
     const target = { upstreamKey: up.backendKey, endpoint: up.endpoint };
     if (!this.key) {
