@@ -328,6 +328,9 @@ export class Session {
   private onStartupTimeout(): void {
     if (this.state === 'awaiting-startup') {
       this.fail(protocolError(`the client did not send a startup packet within ${this.deps.limits.startupTimeoutMs} ms`));
+    } else if (this.state === 'authenticating') {
+      // PostgreSQL's authentication_timeout: a client stalled in the password exchange does not hold a session.
+      this.fail(protocolError(`the client did not complete password authentication within ${this.deps.limits.startupTimeoutMs} ms`));
     } else if (this.state === 'logging-in') {
       this.abort.abort(new ClientError({
         code: SqlState.SqlclientUnableToEstablishSqlconnection,

@@ -9,7 +9,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { issueCert } from '../support/certs.js';
 import type { IssuedCert } from '../support/certs.js';
-import { psql, rawExchange } from '../support/clients.js';
+import { firstError, psql, rawExchange } from '../support/clients.js';
+import { startupMessage } from '../../src/protocol/frontend-messages.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 import type { ListenerConfig } from '../../src/config/config.js';
@@ -67,6 +68,14 @@ describe('client TLS and authentication', () => {
     await expect(whoAmI({ port, user: 'tlsuser', password: 'correct horse battery staple', ssl: false }))
       .rejects.toMatchObject({ code: '28000' });
   });
+
+  it('a client that stalls in the password exchange is refused at the startup timeout, not held forever', async () => {
+    const port = await listener({ clientAuth: { password: 'stall-test-password' } });
+    const r = await rawExchange(port, startupMessage(new Map([['user', 'staller'], ['database', 'dev']])), 9_000);
+    expect(r.closed).toBe(true);
+    expect(r.ms).toBeGreaterThanOrEqual(4_500);
+    expect(firstError(r.data)).toMatchObject({ C: '08P01', M: expect.stringContaining('password authentication') });
+  }, 15_000);
 
   it('psql with sslmode=verify-full and the password works (libpq SCRAM + TLS)', async () => {
     const port = await listener({
