@@ -1,8 +1,9 @@
 /**
  * `node dist/scripts/bench/compare.js --save NAME` keeps the current build (dist/) as NAME in .tmp/bench-builds/.
- * `node dist/scripts/bench/compare.js [--rounds 10] [--mb 200] [--seconds 8] [--only copy,select] A B [C …]` runs
+ * `node dist/scripts/bench/compare.js [--rounds 10] [--mb 200] [--seconds 8] [--only copy,select,connrate,connect] A B [C …]` runs
  * saved builds of the proxy side by side against one PostgreSQL and prints each build's medians and, for B, C …,
- * the median of its per-round ratios to A.
+ * the median of its per-round ratios to A. `connrate` is pgbench -C (a login per transaction) with the build's CPU ms
+ * per connection; `connect` is the p50/p99 of 200 sequential logins.
  *
  * For changes worth a few per cent, which machine noise hides in `npm run bench`: every build serves the same
  * workload in each round (order rotated), and each figure is compared with A's from the same round. Besides CPU
@@ -25,7 +26,7 @@ import { TEST_CLUSTER, TEST_REGION, testPrincipal, useTestAwsEnvironment } from 
 import { stopChild } from './pgbouncer.js';
 import { bulkQuery } from './rounds.js';
 import { libpqEnv, runTimed, sampleProcess } from './system.js';
-import { copyOut, cpuPercentDuring, median, pgbenchTps } from './workloads.js';
+import { connectLatencies, copyOut, cpuPercentDuring, median, percentile, pgbenchTps } from './workloads.js';
 import type { BenchPath } from './workloads.js';
 
 const BUILDS = path.resolve('.tmp/bench-builds');
@@ -170,6 +171,21 @@ async function main(argv: string[]): Promise<number> {
           add(r, `copy_cpu_s_per_gb ${p.name}`, out.cpuSecondsPerGb ?? Number.NaN);
           add(r, `copy_main_cpu_s_per_gb ${p.name}`, (after.mainCpuSeconds - before.mainCpuSeconds) / (bytes / 1e9));
           add(r, `copy_writes_per_mb ${p.name}`, (after.writeCalls - before.writeCalls) / (bytes / 1e6));
+        }
+      }
+      if (only.has('connrate')) {
+        for (const p of order) {
+          // pgbench -C: a new connection (login, one select, goodbye) per transaction.
+          const s = await cpuPercentDuring(p, () => pgbenchTps(p, seconds, ['-C']));
+          add(r, `connrate_per_s ${p.name}`, s.value);
+          add(r, `connrate_cpu_ms_per_conn ${p.name}`, ((s.cpuPercent ?? Number.NaN) * 10) / s.value);
+        }
+      }
+      if (only.has('connect')) {
+        for (const p of order) {
+          const ms = await connectLatencies(p, 200);
+          add(r, `connect_p50_ms ${p.name}`, percentile(ms, 0.5));
+          add(r, `connect_p99_ms ${p.name}`, percentile(ms, 0.99));
         }
       }
       if (only.has('select')) {

@@ -129,7 +129,9 @@ function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<tls.TLS
       rejectUnauthorized: true,
       minVersion: MIN_TLS_VERSION,
     });
+    leafOnlyDuringHandshake(socket);
     const onError = (err: NodeJS.ErrnoException): void => {
+      delete (socket as Partial<Pick<tls.TLSSocket, 'getPeerCertificate'>>).getPeerCertificate;
       socket.off('secureConnect', onSecure);
       socket.destroy();
       reject(isCertificateError(err)
@@ -139,11 +141,30 @@ function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<tls.TLS
           'Check that --upstream points at the Redshift endpoint and that nothing in between intercepts TLS.', err));
     };
     const onSecure = (): void => {
+      delete (socket as Partial<Pick<tls.TLSSocket, 'getPeerCertificate'>>).getPeerCertificate;
       socket.off('error', onError);
       resolve(socket);
     };
     socket.once('error', onError);
     socket.once('secureConnect', onSecure);
+  });
+}
+
+/**
+ * Once OpenSSL has verified the chain, Node checks the host name against the certificate it reads with
+ * `getPeerCertificate(true)`: every certificate of the chain turned into a JS object, issuers looked up again in the
+ * trust store, fingerprints computed — about 0.4 ms per connection, for a check (tls.checkServerIdentity) that reads
+ * only the leaf's subject and subjectAltName. During the handshake this socket answers with the leaf alone
+ * (`getPeerCertificate(false)`); the chain is still verified by OpenSSL, and the name by the same check.
+ * The override is the socket's own property, removed once the handshake ends either way.
+ */
+function leafOnlyDuringHandshake(socket: tls.TLSSocket): void {
+  const leaf = tls.TLSSocket.prototype.getPeerCertificate;
+  Object.defineProperty(socket, 'getPeerCertificate', {
+    configurable: true, writable: true, enumerable: false,
+    value: function leafCertificate(this: tls.TLSSocket): tls.PeerCertificate {
+      return leaf.call(this, false);
+    },
   });
 }
 
