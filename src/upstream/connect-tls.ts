@@ -17,13 +17,38 @@ const KEEPALIVE_MS = 60_000;
 const MIN_TLS_VERSION = 'TLSv1.2';
 
 /**
- * Node's root store plus extra CAs, with our TLS floor: build once per endpoint and pass as its secureContext.
- * Without extra CAs it is Node's default store, the one tls.connect would otherwise build a context around again
- * for every connection (~1 ms each).
+ * The key-exchange groups offered, in order; OpenSSL sends a TLS 1.3 key share for the first. Its default list starts
+ * with X25519, but a PostgreSQL-style server accepts only what ssl_ecdh_curve names (prime256v1 by default), so it
+ * answers with a HelloRetryRequest: one more round trip to the cluster on every login, plus a key computed for
+ * nothing. P-256 first is accepted at once by every TLS 1.3 server (RFC 8446 §9.1 makes it mandatory), and the groups
+ * offered stay OpenSSL 3.0's defaults, only reordered. Where the runtime offers a post-quantum hybrid
+ * (X25519MLKEM768, OpenSSL 3.5+, as in Node 24) its default order is kept: trading that for a round trip is not
+ * ours to make. `undefined` means Node's default.
+ */
+export const KEY_SHARE_GROUPS: string | undefined = offersPostQuantum() ? undefined : 'P-256:X25519:X448:P-521:P-384';
+
+function offersPostQuantum(): boolean {
+  try {
+    tls.createSecureContext({ ecdhCurve: 'X25519MLKEM768' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const CONTEXT_OPTIONS: tls.SecureContextOptions = {
+  minVersion: MIN_TLS_VERSION,
+  ...(KEY_SHARE_GROUPS !== undefined ? { ecdhCurve: KEY_SHARE_GROUPS } : {}),
+};
+
+/**
+ * Node's root store plus extra CAs, with our TLS floor and key-share order: build once per endpoint and pass as its
+ * secureContext. Without extra CAs it is Node's default store, the one tls.connect would otherwise build a context
+ * around again for every connection (~1 ms each).
  */
 export function trustStore(extraCaPem: readonly string[]): tls.SecureContext {
-  if (extraCaPem.length === 0) return tls.createSecureContext({ minVersion: MIN_TLS_VERSION });
-  return tls.createSecureContext({ ca: [...tls.rootCertificates, ...extraCaPem], minVersion: MIN_TLS_VERSION });
+  if (extraCaPem.length === 0) return tls.createSecureContext(CONTEXT_OPTIONS);
+  return tls.createSecureContext({ ...CONTEXT_OPTIONS, ca: [...tls.rootCertificates, ...extraCaPem] });
 }
 
 function unreachable(endpoint: UpstreamEndpoint, message: string, hint: string, cause?: unknown): ClientError {
@@ -125,9 +150,8 @@ function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<tls.TLS
       // SNI must be a host name; for an IP address the certificate is still checked against the IP.
       ...(isIp ? {} : { servername: endpoint.host }),
       ...(endpoint.secureContext !== undefined ? { secureContext: endpoint.secureContext }
-        : { ca: endpoint.extraCaPem && endpoint.extraCaPem.length > 0 ? [...tls.rootCertificates, ...endpoint.extraCaPem] : undefined }),
+        : { ...CONTEXT_OPTIONS, ca: endpoint.extraCaPem && endpoint.extraCaPem.length > 0 ? [...tls.rootCertificates, ...endpoint.extraCaPem] : undefined }),
       rejectUnauthorized: true,
-      minVersion: MIN_TLS_VERSION,
     });
     leafOnlyDuringHandshake(socket);
     const onError = (err: NodeJS.ErrnoException): void => {
