@@ -1,6 +1,7 @@
 /**
  * The proxy as users run it — the built executable in its own process — so its CPU time and RSS can be read from
- * /proc/<pid> apart from the benchmark's. It logs at its default level (info) to a pipe we drain.
+ * /proc/<pid> apart from the benchmark's. It logs at its default level (info) to a pipe we drain, and serves
+ * /metrics on a loopback port of its choosing, from which the bench reads its JS heap in use.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -23,6 +24,8 @@ export interface ProxyProcessOptions {
 
 export interface ProxyProcess {
   readonly port: number;
+  /** Where its /metrics is served. */
+  readonly metricsUrl: string;
   readonly pid: number;
   /** SIGTERM, then wait for the exit (a CPU profile is written then). */
   stop(): Promise<void>;
@@ -31,27 +34,31 @@ export interface ProxyProcess {
 export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyProcess> {
   const args = [...(o.nodeArgs ?? []), BIN, '--listen', '127.0.0.1:0', '--upstream', `localhost:${o.upstreamPort}`,
     '--cluster-id', o.clusterId, '--region', o.region, '--aws-endpoint-url', o.awsEndpointUrl, '--ca-file', o.caFile,
-    '--auto-create', '--shutdown-grace', '1', ...(o.extraArgs ?? [])];
+    '--auto-create', '--shutdown-grace', '1', '--http-listen', '127.0.0.1:0', ...(o.extraArgs ?? [])];
   // The AWS_* variables of the test principal are in our environment (useTestAwsEnvironment).
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
   let tail = '';
+  let opsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     let pending = '';
-    let listening = false;
+    let listening: number | undefined;
     const timer = setTimeout(() => reject(new Error(`the proxy did not log "listening" within 30 s:\n${tail}`)), 30_000);
     child.stderr?.on('data', (d: Buffer) => {
       const text = d.toString();
       tail = (tail + text).slice(-10_000);
-      if (listening) return;
+      if (listening !== undefined && opsPort !== undefined) return;
       pending += text;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
       for (const line of lines) {
         const entry = parseJson(line);
-        if (entry?.msg === 'listening' && typeof entry.port === 'number') {
+        if (entry?.msg === 'listening' && typeof entry.port === 'number') listening = entry.port;
+        if (typeof entry?.msg === 'string' && entry.msg.startsWith('operations endpoint') && typeof entry.port === 'number') {
+          opsPort = entry.port;
+        }
+        if (listening !== undefined && opsPort !== undefined) {
           clearTimeout(timer);
-          listening = true;
-          resolve(entry.port);
+          resolve(listening);
         }
       }
     });
@@ -60,7 +67,7 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
       reject(new Error(`the proxy exited ${code} before listening:\n${tail}`));
     });
   });
-  return { port, pid: child.pid as number, stop: () => stopChild(child, 'SIGTERM') };
+  return { port, metricsUrl: `http://127.0.0.1:${opsPort}/metrics`, pid: child.pid as number, stop: () => stopChild(child, 'SIGTERM') };
 }
 
 /** Whether this build of the proxy offers the warm upstream pool (`--warm N`): read from its own --help. */

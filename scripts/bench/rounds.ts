@@ -8,7 +8,7 @@ import type { Bench } from './setup.js';
 import { Samples } from './report.js';
 import { sampleProcess } from './system.js';
 import {
-  connectLatencies, copyIn, copyOut, cpuPercentDuring, idleSessionMemory, percentile, pgbenchTps,
+  connectLatencies, copyIn, copyOut, cpuPercentDuring, idleSessionMemory, jsHeapUsedMb, percentile, pgbenchTps,
 } from './workloads.js';
 import type { BenchPath } from './workloads.js';
 
@@ -44,6 +44,7 @@ export async function runRounds(b: Bench, o: RoundOptions, say: (line: string) =
     const bulkOrder = rotate(bulkPaths, round);
     say(`round ${round + 1}/${o.rounds}: order ${order.map((p) => p.name).join(', ')}`);
     if (b.proxy.pid) s.add('rss_idle_mb', 'proxy', (await sampleProcess(b.proxy.pid)).rssKb / 1024);
+    s.add('heap_used_mb', 'proxy', await jsHeapUsedMb(b.proxy));
 
     for (const p of order) {
       const r = await cpuPercentDuring(p, () => pgbenchTps(p, o.selectSeconds, ['-M', 'extended']));
@@ -88,6 +89,7 @@ export async function runRounds(b: Bench, o: RoundOptions, say: (line: string) =
   if (b.proxy.pid) {
     const after = (await sampleProcess(b.proxy.pid)).rssKb / 1024;
     s.add('rss_idle_mb', 'proxy', after);
+    s.add('heap_used_mb', 'proxy', await jsHeapUsedMb(b.proxy));
     say(`  memory      ${pad(b.proxy)} idle again after the sessions closed: ${after.toFixed(1)} MB`);
   }
   return s;

@@ -120,5 +120,6 @@ function middlePath(name: string, middle: RunningPgbouncer | ProxyProcess): Benc
     env: {},
     wire: { host: '127.0.0.1', port: middle.port, user: ROLE, database: DATABASE },
     pid: middle.pid,
+    ...('metricsUrl' in middle ? { metricsUrl: middle.metricsUrl } : {}),
   };
 }

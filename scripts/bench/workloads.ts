@@ -18,6 +18,8 @@ export interface BenchPath {
   readonly wire: WireTarget;
   /** The process in the middle, when there is one: its CPU and memory are sampled. */
   readonly pid?: number;
+  /** The proxy's /metrics, for its JS heap. */
+  readonly metricsUrl?: string;
 }
 
 /** Transactions per second from pgbench (select-only, no vacuum: the bench roles do not own the tables). */
@@ -124,6 +126,14 @@ export async function idleSessionMemory(p: BenchPath, count: number, concurrency
     for (const s of sessions) s.close();
     await new Promise((r) => setTimeout(r, 1_000));
   }
+}
+
+/** The JS heap in use (live objects and not yet collected garbage), MB, from a proxy's own /metrics. */
+export async function jsHeapUsedMb(p: BenchPath): Promise<number | undefined> {
+  if (!p.metricsUrl) return undefined;
+  const text = await (await fetch(p.metricsUrl)).text();
+  const m = /^redshift_auth_proxy_nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([\d.e+]+)$/m.exec(text);
+  return m ? Number(m[1]) / 1048576 : undefined;
 }
 
 /** Median of five RSS samples 400 ms apart: a garbage-collected heap moves RSS by megabytes between samples. */
