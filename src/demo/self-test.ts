@@ -5,6 +5,7 @@
  * the control plane directly — never through the code path they are checking.
  */
 import { silentLogger } from '../ops/logger.js';
+import { startupMessage } from '../protocol/frontend-messages.js';
 import { startProxy } from '../proxy/proxy.js';
 import { connectTls } from '../upstream/connect-tls.js';
 import { login, UpstreamLoginError } from '../upstream/login.js';
@@ -86,7 +87,7 @@ export async function runSelfTest(stack: DemoStack, print: Print): Promise<boole
       const socket = await connectTls({ host: stack.redshift.host, port: stack.redshift.port, extraCaPem: [stack.caPem],
         connectTimeoutMs: 5_000 });
       try {
-        await login(socket, new Map([['user', DEMO_LOGIN_NAME], ['database', DEMO_DATABASE]]),
+        await login(socket, startupMessage(new Map([['user', DEMO_LOGIN_NAME], ['database', DEMO_DATABASE]])),
           { user: DEMO_LOGIN_NAME, password: first?.password ?? '' });
       } catch (err) {
         expect(err instanceof UpstreamLoginError && err.fields.code === '28P01', `unexpected answer: ${String(err)}`);

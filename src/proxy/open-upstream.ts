@@ -85,16 +85,16 @@ function discard(connection: Promise<Connection>): void {
 
 async function attempt(resolved: ResolvedLogin, connection: Promise<Connection>,
   clientParams: ReadonlyMap<string, string>, database: string, signal: AbortSignal): Promise<UpstreamSession> {
-  const params = upstreamParams(clientParams, resolved.credential.user, database);
+  let startup: Buffer;
   try {
-    checkStartupSize(params, resolved.credential.user);
+    startup = checkedStartup(upstreamParams(clientParams, resolved.credential.user, database), resolved.credential.user);
   } catch (err) {
     discard(connection);
     throw err;
   }
   const { endpoint, socket } = await connection;
   try {
-    const result = await login(socket, params, { user: resolved.credential.user, password: resolved.credential.password }, signal);
+    const result = await login(socket, startup, { user: resolved.credential.user, password: resolved.credential.password }, signal);
     return { socket, endpoint, dbUser: resolved.credential.user, database, credentialExpiresAt: resolved.credential.expiresAt, ...result };
   } catch (err) {
     socket.destroy();
@@ -103,12 +103,13 @@ async function attempt(resolved: ResolvedLogin, connection: Promise<Connection>,
 }
 
 /**
- * PostgreSQL and Redshift refuse startup packets over 10,000 bytes by closing the connection. The database user
+ * The StartupMessage for the upstream login, built once. PostgreSQL and Redshift refuse startup packets over 10,000 bytes by closing the connection. The database user
  * name the API returns can be longer than the client's, so a packet the client kept within the limit may not be:
  * say so instead of letting it look like a cluster failure.
  */
-function checkStartupSize(params: ReadonlyMap<string, string>, dbUser: string): void {
-  const size = startupMessage(params).length;
+function checkedStartup(params: ReadonlyMap<string, string>, dbUser: string): Buffer {
+  const startup = startupMessage(params);
+  const size = startup.length;
   if (size > MAX_UPSTREAM_STARTUP) {
     throw new ClientError({
       code: SqlState.ProtocolViolation,
@@ -116,6 +117,7 @@ function checkStartupSize(params: ReadonlyMap<string, string>, dbUser: string): 
       hint: 'Shorten the options or other startup parameters your tool sends.',
     });
   }
+  return startup;
 }
 
 /** The client's parameters, in order, with user and database replaced. */

@@ -7,7 +7,6 @@
 import type { TLSSocket } from 'node:tls';
 import { AuthCode, BackendCode } from '../protocol/codes.js';
 import { FrameReader } from '../protocol/frame-reader.js';
-import { startupMessage } from '../protocol/frontend-messages.js';
 import { decodeErrorFields } from '../protocol/error-fields.js';
 import type { DecodedError } from '../protocol/error-fields.js';
 import { createAuthExchange } from './auth/auth-exchange.js';
@@ -47,7 +46,8 @@ export class UpstreamProtocolError extends Error {
   }
 }
 
-export function login(socket: TLSSocket, params: ReadonlyMap<string, string>, secret: LoginSecret,
+/** `startup` is the StartupMessage to send (see startupMessage), built once by the caller, who also checked its size. */
+export function login(socket: TLSSocket, startup: Buffer, secret: LoginSecret,
   signal?: AbortSignal): Promise<LoginResult> {
   return new Promise<LoginResult>((resolve, reject) => {
     const reader = new FrameReader(MAX_LOGIN_FRAME);
@@ -117,7 +117,7 @@ export function login(socket: TLSSocket, params: ReadonlyMap<string, string>, se
     socket.on('data', onData);
     socket.once('error', onError);
     socket.once('close', onClose);
-    socket.write(startupMessage(params));
+    socket.write(startup);
     socket.resume();
   });
 }
