@@ -8,7 +8,8 @@ import type { Bench } from './setup.js';
 import { Samples } from './report.js';
 import { sampleProcess } from './system.js';
 import {
-  connectLatencies, copyIn, copyOut, cpuPercentDuring, idleSessionMemory, jsHeapUsedMb, percentile, pgbenchTps,
+  connectLatencies, copyIn, copyOut, cpuPercentDuring, idleSessionMemory, jsHeapUsedMb, MEMORY_STEPS, percentile,
+  pgbenchTps,
 } from './workloads.js';
 import type { BenchPath } from './workloads.js';
 
@@ -84,7 +85,7 @@ export async function runRounds(b: Bench, o: RoundOptions, say: (line: string) =
     s.add('rss_per_session_kb', p.name, m.perSessionKb);
     if (p !== b.proxy) s.add('rss_idle_mb', p.name, m.rssIdleKb / 1024);
     say(`  memory      ${pad(p)} idle ${(m.rssIdleKb / 1024).toFixed(1)} MB, with ${o.idleSessions} sessions ` +
-      `${(m.rssHeldKb / 1024).toFixed(1)} MB: ${m.perSessionKb.toFixed(1)} KB each`);
+      `${(m.rssHeldKb / 1024).toFixed(1)} MB: ${m.perSessionKb === undefined ? 'no positive slope (garbage collected meanwhile)' : `${m.perSessionKb.toFixed(1)} KB each (slope over ${MEMORY_STEPS} steps)`}`);
   }
   if (b.proxy.pid) {
     const after = (await sampleProcess(b.proxy.pid)).rssKb / 1024;

@@ -98,34 +98,59 @@ export async function cpuPercentDuring<T>(p: BenchPath, run: () => Promise<T>): 
 export interface IdleMemory {
   readonly rssIdleKb: number;
   readonly rssHeldKb: number;
-  readonly perSessionKb: number;
+  /**
+   * The slope of RSS over the number of sessions held (least squares over the steps), or undefined when it is not
+   * positive: garbage collected while sessions were opened can shrink RSS by more than they added, and a negative
+   * figure would pass any "at most" target without meaning anything.
+   */
+  readonly perSessionKb: number | undefined;
 }
+
+/** Steps in which the sessions are opened, RSS sampled after each. */
+export const MEMORY_STEPS = 5;
 
 /**
  * RSS of the middle process before and while `count` idle sessions are open (logged in, one `select 1`, then
- * silent), opened `concurrency` at a time. Sessions are closed before returning.
+ * silent), opened `concurrency` at a time in MEMORY_STEPS equal steps. Per session is the slope over the steps, not
+ * (held − idle) ÷ count: the idle figure, taken after other work, may include garbage the heap drops later.
+ * Sessions are closed before returning.
  */
 export async function idleSessionMemory(p: BenchPath, count: number, concurrency = 25): Promise<IdleMemory> {
   const pid = p.pid;
   if (!pid) throw new Error(`${p.name} has no process to measure`);
   const idle = await steadyRss(pid);
+  const points: Array<readonly [number, number]> = [[0, idle]];
   const sessions: WireSession[] = [];
+  let opened = 0;
   try {
-    let next = 0;
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        next++;
-        sessions.push(await openSession(p.wire, { timeoutMs: 60_000, query: 'select 1' }));
-      }
-    }));
-    // Let the event loop settle (timers, TLS buffers) before sampling, as a user's idle dashboard would.
-    await new Promise((r) => setTimeout(r, 1_000));
-    const held = await steadyRss(pid);
-    return { rssIdleKb: idle, rssHeldKb: held, perSessionKb: (held - idle) / count };
+    for (let step = 1; step <= MEMORY_STEPS; step++) {
+      const target = Math.round((count * step) / MEMORY_STEPS);
+      await Promise.all(Array.from({ length: concurrency }, async () => {
+        while (opened < target) {
+          opened++;
+          sessions.push(await openSession(p.wire, { timeoutMs: 60_000, query: 'select 1' }));
+        }
+      }));
+      // Let the event loop settle (timers, TLS buffers) before sampling, as a user's idle dashboard would.
+      await new Promise((r) => setTimeout(r, 500));
+      points.push([target, await steadyRss(pid)]);
+    }
+    const held = (points.at(-1) as readonly [number, number])[1];
+    const slope = leastSquaresSlope(points);
+    return { rssIdleKb: idle, rssHeldKb: held, perSessionKb: slope > 0 ? slope : undefined };
   } finally {
     for (const s of sessions) s.close();
     await new Promise((r) => setTimeout(r, 1_000));
   }
+}
+
+function leastSquaresSlope(points: ReadonlyArray<readonly [number, number]>): number {
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const num = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  const den = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return num / den;
 }
 
 /** The JS heap in use (live objects and not yet collected garbage), MB, from a proxy's own /metrics. */
