@@ -1,14 +1,19 @@
 /**
  * The proxy as users run it — the built executable in its own process — so its CPU time and RSS can be read from
- * /proc/<pid> apart from the benchmark's. It logs at its default level (info) to a pipe we drain, and serves
- * /metrics on a loopback port of its choosing, from which the bench reads its JS heap in use.
+ * /proc/<pid> apart from the benchmark's. It logs at its default level (info) to a pipe we drain. With
+ * `reportMemory`, the soak test's heap reporter is preloaded (`--expose-gc --import heap-reporter.js`): on request
+ * it collects garbage and reports what is still in use, and otherwise does nothing.
  */
 import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { stopChild } from './pgbouncer.js';
 import { execText } from './system.js';
 
 const BIN = path.resolve('dist/src/bin.js');
+const REPORTER = pathToFileURL(path.resolve('dist/scripts/load/heap-reporter.js')).href;
 
 export interface ProxyProcessOptions {
   readonly upstreamPort: number;
@@ -20,45 +25,53 @@ export interface ProxyProcessOptions {
   readonly extraArgs?: readonly string[];
   /** Node options for the child (e.g. `--cpu-prof`). */
   readonly nodeArgs?: readonly string[];
+  /** Preload the heap reporter, for memoryAfterGc. */
+  readonly reportMemory?: boolean;
+}
+
+/** The proxy's own memory figures right after a full garbage collection. */
+export interface MemoryAfterGc {
+  readonly rssMb: number;
+  readonly heapUsedMb: number;
 }
 
 export interface ProxyProcess {
   readonly port: number;
-  /** Where its /metrics is served. */
-  readonly metricsUrl: string;
   readonly pid: number;
+  /** With reportMemory: asks the process to collect garbage and report (SIGUSR2), and returns what it reported. */
+  memoryAfterGc?(): Promise<MemoryAfterGc>;
   /** SIGTERM, then wait for the exit (a CPU profile is written then). */
   stop(): Promise<void>;
 }
 
 export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyProcess> {
-  const args = [...(o.nodeArgs ?? []), BIN, '--listen', '127.0.0.1:0', '--upstream', `localhost:${o.upstreamPort}`,
+  const memoryDir = o.reportMemory ? await mkdtemp(path.join(tmpdir(), 'rap-bench-memory-')) : undefined;
+  const memoryFile = memoryDir ? path.join(memoryDir, 'memory.jsonl') : undefined;
+  const reporterArgs = memoryFile ? ['--expose-gc', '--import', REPORTER] : [];
+  const args = [...(o.nodeArgs ?? []), ...reporterArgs, BIN, '--listen', '127.0.0.1:0', '--upstream', `localhost:${o.upstreamPort}`,
     '--cluster-id', o.clusterId, '--region', o.region, '--aws-endpoint-url', o.awsEndpointUrl, '--ca-file', o.caFile,
-    '--auto-create', '--shutdown-grace', '1', '--http-listen', '127.0.0.1:0', ...(o.extraArgs ?? [])];
+    '--auto-create', '--shutdown-grace', '1', ...(o.extraArgs ?? [])];
   // The AWS_* variables of the test principal are in our environment (useTestAwsEnvironment).
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
+  const env = memoryFile ? { ...process.env, RAP_LOAD_MEMORY_FILE: memoryFile, RAP_LOAD_MEMORY_ON_SIGNAL: '1' } : process.env;
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   let tail = '';
-  let opsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     let pending = '';
-    let listening: number | undefined;
+    let listening = false;
     const timer = setTimeout(() => reject(new Error(`the proxy did not log "listening" within 30 s:\n${tail}`)), 30_000);
     child.stderr?.on('data', (d: Buffer) => {
       const text = d.toString();
       tail = (tail + text).slice(-10_000);
-      if (listening !== undefined && opsPort !== undefined) return;
+      if (listening) return;
       pending += text;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
       for (const line of lines) {
         const entry = parseJson(line);
-        if (entry?.msg === 'listening' && typeof entry.port === 'number') listening = entry.port;
-        if (typeof entry?.msg === 'string' && entry.msg.startsWith('operations endpoint') && typeof entry.port === 'number') {
-          opsPort = entry.port;
-        }
-        if (listening !== undefined && opsPort !== undefined) {
+        if (entry?.msg === 'listening' && typeof entry.port === 'number') {
           clearTimeout(timer);
-          resolve(listening);
+          listening = true;
+          resolve(entry.port);
         }
       }
     });
@@ -67,7 +80,27 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
       reject(new Error(`the proxy exited ${code} before listening:\n${tail}`));
     });
   });
-  return { port, metricsUrl: `http://127.0.0.1:${opsPort}/metrics`, pid: child.pid as number, stop: () => stopChild(child, 'SIGTERM') };
+  const stop = async (): Promise<void> => {
+    await stopChild(child, 'SIGTERM');
+    if (memoryDir) await rm(memoryDir, { recursive: true, force: true });
+  };
+  if (!memoryFile) return { port, pid: child.pid as number, stop };
+  const memoryAfterGc = async (): Promise<MemoryAfterGc> => {
+    const lines = async (): Promise<string[]> => (await readFile(memoryFile, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    const before = (await lines()).length;
+    child.kill('SIGUSR2');
+    for (let waited = 0; waited < 5_000; waited += 50) {
+      const all = await lines();
+      if (all.length > before) {
+        const m = JSON.parse(all.at(-1) as string) as { rss: number; heapUsed: number; afterGc: boolean };
+        if (!m.afterGc) throw new Error('the proxy ran without --expose-gc: no figures after a collection');
+        return { rssMb: m.rss / 1048576, heapUsedMb: m.heapUsed / 1048576 };
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('the proxy did not report its memory within 5 s of SIGUSR2');
+  };
+  return { port, pid: child.pid as number, stop, memoryAfterGc };
 }
 
 /** Whether this build of the proxy offers the warm upstream pool (`--warm N`): read from its own --help. */

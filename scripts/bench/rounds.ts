@@ -1,14 +1,15 @@
 /**
  * The measuring itself: every workload runs through every path in turn, round after round, the order of the paths
- * rotated each round so that none always goes first (cold caches) or last (a warmer machine). The idle-session
- * memory test runs once at the end, after the proxy's idle RSS has been sampled at each round's start.
+ * rotated each round so that none always goes first (cold caches) or last (a warmer machine). Each round ends with
+ * the idle-session memory test (pgbouncer's in the first round only); the proxy's memory is sampled at each round's
+ * start and once more at the end.
  */
 import { stat } from 'node:fs/promises';
 import type { Bench } from './setup.js';
 import { Samples } from './report.js';
 import { sampleProcess } from './system.js';
 import {
-  connectLatencies, copyIn, copyOut, cpuPercentDuring, idleSessionMemory, jsHeapUsedMb, MEMORY_STEPS, percentile,
+  connectLatencies, copyIn, copyOut, cpuPercentDuring, idleSessionMemory, MEMORY_STEPS, percentile,
   pgbenchTps,
 } from './workloads.js';
 import type { BenchPath } from './workloads.js';
@@ -45,7 +46,7 @@ export async function runRounds(b: Bench, o: RoundOptions, say: (line: string) =
     const bulkOrder = rotate(bulkPaths, round);
     say(`round ${round + 1}/${o.rounds}: order ${order.map((p) => p.name).join(', ')}`);
     if (b.proxy.pid) s.add('rss_idle_mb', 'proxy', (await sampleProcess(b.proxy.pid)).rssKb / 1024);
-    s.add('heap_used_mb', 'proxy', await jsHeapUsedMb(b.proxy));
+    await sampleAfterGc(b, s);
 
     for (const p of order) {
       const r = await cpuPercentDuring(p, () => pgbenchTps(p, o.selectSeconds, ['-M', 'extended']));
@@ -78,22 +79,31 @@ export async function runRounds(b: Bench, o: RoundOptions, say: (line: string) =
       say(`  copy        ${pad(p)} out ${out.mbPerSecond.toFixed(0)} MB/s, in ${into.mbPerSecond.toFixed(0)} MB/s` +
         (out.cpuSecondsPerGb === undefined ? '' : `; middle CPU ${out.cpuSecondsPerGb.toFixed(2)} / ${(into.cpuSecondsPerGb ?? 0).toFixed(2)} s/GB`));
     }
+    // The proxy's every round, so that each round repeats the same work (the growth check compares round starts);
+    // pgbouncer's once: it keeps the memory of its first 500 clients, so a second test would find no slope.
+    for (const p of round === 0 ? [b.proxy, b.pgbouncer] : [b.proxy]) {
+      const m = await idleSessionMemory(p, o.idleSessions);
+      s.add('rss_per_session_kb', p.name, m.perSessionKb);
+      if (p !== b.proxy) s.add('rss_idle_mb', p.name, m.rssIdleKb / 1024);
+      say(`  memory      ${pad(p)} idle ${(m.rssIdleKb / 1024).toFixed(1)} MB, with ${o.idleSessions} sessions ` +
+        `${(m.rssHeldKb / 1024).toFixed(1)} MB: ${m.perSessionKb === undefined ? 'no positive slope (garbage collected meanwhile)' : `${m.perSessionKb.toFixed(1)} KB each (slope over ${MEMORY_STEPS} steps)`}`);
+    }
   }
 
-  for (const p of [b.proxy, b.pgbouncer]) {
-    const m = await idleSessionMemory(p, o.idleSessions);
-    s.add('rss_per_session_kb', p.name, m.perSessionKb);
-    if (p !== b.proxy) s.add('rss_idle_mb', p.name, m.rssIdleKb / 1024);
-    say(`  memory      ${pad(p)} idle ${(m.rssIdleKb / 1024).toFixed(1)} MB, with ${o.idleSessions} sessions ` +
-      `${(m.rssHeldKb / 1024).toFixed(1)} MB: ${m.perSessionKb === undefined ? 'no positive slope (garbage collected meanwhile)' : `${m.perSessionKb.toFixed(1)} KB each (slope over ${MEMORY_STEPS} steps)`}`);
-  }
   if (b.proxy.pid) {
     const after = (await sampleProcess(b.proxy.pid)).rssKb / 1024;
     s.add('rss_idle_mb', 'proxy', after);
-    s.add('heap_used_mb', 'proxy', await jsHeapUsedMb(b.proxy));
-    say(`  memory      ${pad(b.proxy)} idle again after the sessions closed: ${after.toFixed(1)} MB`);
+    await sampleAfterGc(b, s);
+    say(`  memory      ${pad(b.proxy)} idle at the end: ${after.toFixed(1)} MB`);
   }
   return s;
+}
+
+/** The proxy's RSS and JS heap right after a full collection: what stays, without garbage not yet collected. */
+async function sampleAfterGc(b: Bench, s: Samples): Promise<void> {
+  const m = await b.proxyMemoryAfterGc();
+  s.add('rss_after_gc_mb', 'proxy', m.rssMb);
+  s.add('heap_after_gc_mb', 'proxy', m.heapUsedMb);
 }
 
 /** CPU time of the middle process per unit of work (transaction, connection), in 1/scale seconds. */

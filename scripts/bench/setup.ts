@@ -11,7 +11,7 @@ import { TEST_CLUSTER, TEST_REGION, testPrincipal, useTestAwsEnvironment } from 
 import { startPgbouncer } from './pgbouncer.js';
 import type { RunningPgbouncer } from './pgbouncer.js';
 import { startProxyProcess } from './proxy-process.js';
-import type { ProxyProcess } from './proxy-process.js';
+import type { MemoryAfterGc, ProxyProcess } from './proxy-process.js';
 import { libpqEnv, runTimed } from './system.js';
 import type { BenchPath } from './workloads.js';
 
@@ -39,6 +39,8 @@ export interface Bench {
   readonly pgbouncer: BenchPath;
   readonly proxy: BenchPath;
   readonly proxyWarm: BenchPath | undefined;
+  /** The (plain) proxy's memory right after a full garbage collection, for the growth check. */
+  proxyMemoryAfterGc(): Promise<MemoryAfterGc>;
   stop(): Promise<void>;
 }
 
@@ -70,7 +72,8 @@ export async function startBench(o: BenchSetup): Promise<Bench> {
     stops.push(() => bouncer.stop());
     const proxyOptions = { upstreamPort: bed.port, caFile: bed.caCertPath, clusterId: TEST_CLUSTER, region: TEST_REGION,
       awsEndpointUrl: emulator.url };
-    const proxy = await startProxyProcess({ ...proxyOptions, extraArgs: o.proxyArgs ?? [], nodeArgs: o.proxyNodeArgs ?? [] });
+    const proxy = await startProxyProcess({ ...proxyOptions, extraArgs: o.proxyArgs ?? [], nodeArgs: o.proxyNodeArgs ?? [],
+      reportMemory: true });
     stops.push(() => proxy.stop());
     let warm: ProxyProcess | undefined;
     if (o.warm !== undefined) {
@@ -83,6 +86,7 @@ export async function startBench(o: BenchSetup): Promise<Bench> {
       pgbouncer: middlePath('pgbouncer', bouncer),
       proxy: middlePath('proxy', proxy),
       proxyWarm: warm ? middlePath('proxy_warm', warm) : undefined,
+      proxyMemoryAfterGc: () => (proxy.memoryAfterGc as () => Promise<MemoryAfterGc>)(),
       stop,
     };
   } catch (err) {
@@ -120,6 +124,5 @@ function middlePath(name: string, middle: RunningPgbouncer | ProxyProcess): Benc
     env: {},
     wire: { host: '127.0.0.1', port: middle.port, user: ROLE, database: DATABASE },
     pid: middle.pid,
-    ...('metricsUrl' in middle ? { metricsUrl: middle.metricsUrl } : {}),
   };
 }

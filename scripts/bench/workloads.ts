@@ -18,8 +18,6 @@ export interface BenchPath {
   readonly wire: WireTarget;
   /** The process in the middle, when there is one: its CPU and memory are sampled. */
   readonly pid?: number;
-  /** The proxy's /metrics, for its JS heap. */
-  readonly metricsUrl?: string;
 }
 
 /** Transactions per second from pgbench (select-only, no vacuum: the bench roles do not own the tables). */
@@ -151,14 +149,6 @@ function leastSquaresSlope(points: ReadonlyArray<readonly [number, number]>): nu
   const num = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
   const den = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
   return num / den;
-}
-
-/** The JS heap in use (live objects and not yet collected garbage), MB, from a proxy's own /metrics. */
-export async function jsHeapUsedMb(p: BenchPath): Promise<number | undefined> {
-  if (!p.metricsUrl) return undefined;
-  const text = await (await fetch(p.metricsUrl)).text();
-  const m = /^redshift_auth_proxy_nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([\d.e+]+)$/m.exec(text);
-  return m ? Number(m[1]) / 1048576 : undefined;
 }
 
 /** Median of five RSS samples 400 ms apart: a garbage-collected heap moves RSS by megabytes between samples. */
