@@ -24,15 +24,13 @@ import { createPgDataPlane, startEmulator } from '../../test/support/emulator/in
 import { startTestBed } from '../../test/support/pg-server.js';
 import { TEST_CLUSTER, TEST_REGION, testPrincipal, useTestAwsEnvironment } from '../../test/support/stack.js';
 import { stopChild } from './pgbouncer.js';
-import { bulkQuery } from './rounds.js';
+import { BULK_ROW_BYTES, bulkQuery } from './rounds.js';
 import { libpqEnv, runTimed, sampleProcess } from './system.js';
 import { connectLatencies, copyOut, cpuPercentDuring, median, percentile, pgbenchTps } from './workloads.js';
 import type { BenchPath } from './workloads.js';
 
 const BUILDS = path.resolve('.tmp/bench-builds');
 const DATABASE = 'dev';
-/** Bytes per row of the bulk query's text output (see bulkQuery). */
-const BULK_ROW_BYTES = 258;
 const CLK_TCK = 100;
 
 const say = (line: string): void => {

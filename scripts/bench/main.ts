@@ -18,7 +18,7 @@ import { formatSummary, summarizeProfile } from './cpu-profile.js';
 import { proxySupportsWarm } from './proxy-process.js';
 import { nameValues, table, targets, writePerformanceDoc } from './report.js';
 import type { RunInfo } from './report.js';
-import { bulkQuery, runRounds } from './rounds.js';
+import { BULK_ROW_BYTES, bulkQuery, runRounds } from './rounds.js';
 import type { RoundOptions } from './rounds.js';
 import { startBench } from './setup.js';
 import type { Bench } from './setup.js';
@@ -29,8 +29,6 @@ const SCALE = 10;
 /** Spare upstream connections per identity for the `--warm` column: one per pgbench client. */
 const WARM = 8;
 const IDLE_SESSIONS = 500;
-/** Bytes per row of the bulk query's text output (see bulkQuery). */
-const BULK_ROW_BYTES = 258;
 const PROFILES = ['select', 'connrate', 'copy'] as const;
 type ProfileWorkload = (typeof PROFILES)[number];
 

@@ -25,6 +25,9 @@ export interface RoundOptions {
   readonly idleSessions: number;
 }
 
+/** Bytes per row of the bulk query's text output (see bulkQuery), to size it for so many megabytes. */
+export const BULK_ROW_BYTES = 258;
+
 /** ~260 bytes a row (a number, a tab, 250 characters, a newline): a wide-ish fact table's text form. */
 export const bulkQuery = (rows: number): string =>
   `select g, repeat('abcdefghij', 25) from generate_series(1, ${rows}) g`;
