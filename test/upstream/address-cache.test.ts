@@ -5,26 +5,15 @@
  */
 import type { LookupAddress } from 'node:dns';
 import tls from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientError } from '../../src/protocol/client-error.js';
 import { AddressCache } from '../../src/upstream/address-cache.js';
 import type { ResolveAll } from '../../src/upstream/address-cache.js';
 import { connectTls, trustStore } from '../../src/upstream/connect-tls.js';
 import type { UpstreamEndpoint } from '../../src/upstream/upstream-endpoint.js';
-import { startTestBed } from '../support/pg-server.js';
-import type { TestBed } from '../support/pg-server.js';
+import { useTlsBed } from '../support/tls-bed.js';
 
-let bed: TestBed;
-let trusted: tls.SecureContext;
-
-beforeAll(async () => {
-  bed = await startTestBed();
-  trusted = trustStore([bed.caPem]);
-});
-
-afterAll(async () => {
-  await bed?.stop();
-});
+const tb = useTlsBed();
 
 /** A resolver answering from `answers` in turn (the last one repeats), recording every name asked for. */
 function scripted(...answers: Array<string | Error>): ResolveAll & { asked: string[] } {
@@ -39,8 +28,8 @@ function scripted(...answers: Array<string | Error>): ResolveAll & { asked: stri
   return Object.assign(resolve, { asked });
 }
 
-function endpoint(host: string, addresses: AddressCache, secureContext = trusted): UpstreamEndpoint {
-  return { host, port: bed.port, secureContext, addresses, connectTimeoutMs: 5_000 };
+function endpoint(host: string, addresses: AddressCache, secureContext = tb.trusted): UpstreamEndpoint {
+  return { host, port: tb.bed.port, secureContext, addresses, connectTimeoutMs: 5_000 };
 }
 
 async function refusal(p: Promise<tls.TLSSocket>): Promise<ClientError> {

@@ -1,27 +1,16 @@
 /**
- * connectTls's host-name check reads only the leaf certificate during the handshake (the chain is OpenSSL's job),
- * against the real test bed. The check must still refuse a name the leaf does not carry, and once connected the
- * socket must be an ordinary TLSSocket again.
+ * connectTls against the real test bed. Its host-name check reads only the leaf certificate during the handshake
+ * (the chain is OpenSSL's job): it must still refuse a name the leaf does not carry, and once connected the socket
+ * must be an ordinary TLSSocket again. Its first key share must be one the server takes without asking again.
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientError } from '../../src/protocol/client-error.js';
-import { connectTls, trustStore } from '../../src/upstream/connect-tls.js';
-import { startTestBed } from '../support/pg-server.js';
-import type { TestBed } from '../support/pg-server.js';
+import { connectTls } from '../../src/upstream/connect-tls.js';
+import { useTlsBed } from '../support/tls-bed.js';
 
-let bed: TestBed;
-let trusted: tls.SecureContext;
-
-beforeAll(async () => {
-  bed = await startTestBed();
-  trusted = trustStore([bed.caPem]);
-});
-
-afterAll(async () => {
-  await bed?.stop();
-});
+const tb = useTlsBed();
 
 describe('the certificate read of the host-name check', () => {
   it('hands tls.checkServerIdentity the leaf alone, and leaves the socket as Node made it', async () => {
@@ -34,7 +23,7 @@ describe('the certificate read of the host-name check', () => {
     };
     let socket: tls.TLSSocket;
     try {
-      socket = await connectTls({ host: 'localhost', port: bed.port, secureContext: trusted, connectTimeoutMs: 5_000 });
+      socket = await connectTls({ host: 'localhost', port: tb.bed.port, secureContext: tb.trusted, connectTimeoutMs: 5_000 });
     } finally {
       (tls as { checkServerIdentity: typeof tls.checkServerIdentity }).checkServerIdentity = checkServerIdentity;
     }
@@ -50,7 +39,7 @@ describe('the certificate read of the host-name check', () => {
   });
 
   it('still refuses an address the leaf does not name', async () => {
-    const err = await connectTls({ host: '127.0.0.2', port: bed.port, secureContext: trusted, connectTimeoutMs: 5_000 })
+    const err = await connectTls({ host: '127.0.0.2', port: tb.bed.port, secureContext: tb.trusted, connectTimeoutMs: 5_000 })
       .then((s) => {
         s.destroy();
         return undefined;
@@ -98,9 +87,9 @@ async function recordingForwarder(port: number): Promise<{ port: number; fromSer
 
 describe('the key share offered', () => {
   it('is one a PostgreSQL-style server (ssl_ecdh_curve prime256v1) accepts without a HelloRetryRequest', async () => {
-    const forwarder = await recordingForwarder(bed.port);
+    const forwarder = await recordingForwarder(tb.bed.port);
     try {
-      const socket = await connectTls({ host: 'localhost', port: forwarder.port, secureContext: trusted, connectTimeoutMs: 5_000 });
+      const socket = await connectTls({ host: 'localhost', port: forwarder.port, secureContext: tb.trusted, connectTimeoutMs: 5_000 });
       expect(socket.getEphemeralKeyInfo()).toMatchObject({ name: 'prime256v1' });
       socket.destroy();
       const retried = forwarder.fromServer().includes(HELLO_RETRY_RANDOM);
@@ -112,9 +101,9 @@ describe('the key share offered', () => {
   });
 
   it('is the same without a prepared context (the groups go with the connection options)', async () => {
-    const forwarder = await recordingForwarder(bed.port);
+    const forwarder = await recordingForwarder(tb.bed.port);
     try {
-      const socket = await connectTls({ host: 'localhost', port: forwarder.port, extraCaPem: [bed.caPem], connectTimeoutMs: 5_000 });
+      const socket = await connectTls({ host: 'localhost', port: forwarder.port, extraCaPem: [tb.bed.caPem], connectTimeoutMs: 5_000 });
       expect(socket.authorized).toBe(true);
       socket.destroy();
       expect(forwarder.fromServer().includes(HELLO_RETRY_RANDOM)).toBe(postQuantum);
