@@ -103,9 +103,9 @@ async function attempt(resolved: ResolvedLogin, connection: Promise<Connection>,
 }
 
 /**
- * The StartupMessage for the upstream login, built once. PostgreSQL and Redshift refuse startup packets over 10,000 bytes by closing the connection. The database user
- * name the API returns can be longer than the client's, so a packet the client kept within the limit may not be:
- * say so instead of letting it look like a cluster failure.
+ * The StartupMessage for the upstream login, built once. PostgreSQL and Redshift refuse startup packets over 10,000
+ * bytes by closing the connection. The database user name the API returns can be longer than the client's, so a
+ * packet the client kept within the limit may not be: say so instead of letting it look like a cluster failure.
  */
 function checkedStartup(params: ReadonlyMap<string, string>, dbUser: string): Buffer {
   const startup = startupMessage(params);

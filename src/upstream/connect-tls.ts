@@ -25,7 +25,8 @@ const MIN_TLS_VERSION = 'TLSv1.2';
  * (X25519MLKEM768, OpenSSL 3.5+, as in Node 24) its default order is kept: trading that for a round trip is not
  * ours to make. `undefined` means Node's default.
  */
-export const KEY_SHARE_GROUPS: string | undefined = offersPostQuantum() ? undefined : 'P-256:X25519:X448:P-521:P-384';
+export const KEY_SHARE_GROUPS: string | undefined = offersPostQuantum() ? undefined
+  : 'P-256:X25519:X448:P-521:P-384:ffdhe2048:ffdhe3072:ffdhe4096:ffdhe6144:ffdhe8192';
 
 function offersPostQuantum(): boolean {
   try {
@@ -153,9 +154,9 @@ function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<tls.TLS
         : { ...CONTEXT_OPTIONS, ca: endpoint.extraCaPem && endpoint.extraCaPem.length > 0 ? [...tls.rootCertificates, ...endpoint.extraCaPem] : undefined }),
       rejectUnauthorized: true,
     });
-    leafOnlyDuringHandshake(socket);
+    const restoreCertificateRead = leafOnlyDuringHandshake(socket);
     const onError = (err: NodeJS.ErrnoException): void => {
-      delete (socket as Partial<Pick<tls.TLSSocket, 'getPeerCertificate'>>).getPeerCertificate;
+      restoreCertificateRead();
       socket.off('secureConnect', onSecure);
       socket.destroy();
       reject(isCertificateError(err)
@@ -165,7 +166,7 @@ function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<tls.TLS
           'Check that --upstream points at the Redshift endpoint and that nothing in between intercepts TLS.', err));
     };
     const onSecure = (): void => {
-      delete (socket as Partial<Pick<tls.TLSSocket, 'getPeerCertificate'>>).getPeerCertificate;
+      restoreCertificateRead();
       socket.off('error', onError);
       resolve(socket);
     };
@@ -180,9 +181,9 @@ function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<tls.TLS
  * trust store, fingerprints computed — about 0.4 ms per connection, for a check (tls.checkServerIdentity) that reads
  * only the leaf's subject and subjectAltName. During the handshake this socket answers with the leaf alone
  * (`getPeerCertificate(false)`); the chain is still verified by OpenSSL, and the name by the same check.
- * The override is the socket's own property, removed once the handshake ends either way.
+ * The override is the socket's own property; the function returned removes it, once the handshake ends either way.
  */
-function leafOnlyDuringHandshake(socket: tls.TLSSocket): void {
+function leafOnlyDuringHandshake(socket: tls.TLSSocket): () => void {
   const leaf = tls.TLSSocket.prototype.getPeerCertificate;
   Object.defineProperty(socket, 'getPeerCertificate', {
     configurable: true, writable: true, enumerable: false,
@@ -190,6 +191,9 @@ function leafOnlyDuringHandshake(socket: tls.TLSSocket): void {
       return leaf.call(this, false);
     },
   });
+  return () => {
+    delete (socket as Partial<Pick<tls.TLSSocket, 'getPeerCertificate'>>).getPeerCertificate;
+  };
 }
 
 /** OpenSSL verification failures (as opposed to resets or protocol errors during the handshake). */
