@@ -28,6 +28,7 @@ import { BULK_ROW_BYTES, bulkQuery } from './rounds.js';
 import { libpqEnv, runTimed, sampleProcess } from './system.js';
 import { connectLatencies, copyOut, cpuPercentDuring, median, percentile, pgbenchTps } from './workloads.js';
 import type { BenchPath } from './workloads.js';
+import { runScript } from '../run-script.js';
 
 const BUILDS = path.resolve('.tmp/bench-builds');
 const DATABASE = 'dev';
@@ -203,12 +204,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    say(`compare: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-    process.exitCode = 1;
-  },
-);
+runScript('compare', main);

@@ -14,6 +14,7 @@ import { startBench } from './setup.js';
 import { ensurePgbouncer } from './system.js';
 import { median, pgbenchTps } from './workloads.js';
 import type { BenchPath } from './workloads.js';
+import { runScript } from '../run-script.js';
 
 const CLK_TCK = 100;
 
@@ -80,12 +81,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`floor: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runScript('floor', main);

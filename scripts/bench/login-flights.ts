@@ -19,6 +19,7 @@ import { TEST_CLUSTER, TEST_REGION, testPrincipal, useTestAwsEnvironment } from 
 import { stopChild } from './pgbouncer.js';
 import { connectLatencies, percentile } from './workloads.js';
 import type { BenchPath } from './workloads.js';
+import { runScript } from '../run-script.js';
 
 const DATABASE = 'dev';
 const ROLE = 'flights';
@@ -159,12 +160,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`login-flights: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runScript('login-flights', main);

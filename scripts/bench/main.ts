@@ -24,6 +24,7 @@ import { startBench } from './setup.js';
 import type { Bench } from './setup.js';
 import { describeMachine, ensurePgbouncer, execText } from './system.js';
 import { connectLatencies, copyIn, copyOut, cpuPercentDuring, median, percentile, pgbenchTps } from './workloads.js';
+import { runScript } from '../run-script.js';
 
 const SCALE = 10;
 /** Spare upstream connections per identity for the `--warm` column: one per pgbench client. */
@@ -165,12 +166,4 @@ async function profileWorkload(b: Bench, workload: ProfileWorkload, o: RoundOpti
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    say(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-    process.exitCode = 1;
-  },
-);
+runScript('bench', main);

@@ -13,6 +13,7 @@ import { BULK_ROW_BYTES, bulkQuery } from './rounds.js';
 import { startBench } from './setup.js';
 import { ensurePgbouncer } from './system.js';
 import { connectLatencies, copyIn, copyOut, idleSessionMemory, pgbenchTps } from './workloads.js';
+import { runScript } from '../run-script.js';
 
 async function main(argv: string[]): Promise<number> {
   let flags;
@@ -55,12 +56,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`memory-repeat: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runScript('memory-repeat', main);

@@ -14,6 +14,7 @@ import type { MemorySample, MemoryVerdict } from './memory.js';
 import { startLoadPlane } from './plane.js';
 import { percentile, runSessionLoad } from './sessions.js';
 import type { LoadStats } from './sessions.js';
+import { runScript } from '../run-script.js';
 
 const USAGE = `usage: npm run load -- [--sessions N] [--seconds S] [--users U]
        npm run load -- --soak S [--sessions N] [--warmup S] [--sample-every S] [--max-growth F] [--reconnect-every Q]`;
@@ -154,12 +155,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`load: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runScript('load', main);

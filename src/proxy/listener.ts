@@ -81,7 +81,6 @@ export class Listener {
     return label;
   }
 
-
   /** True while bound and accepting. */
   get listening(): boolean {
     return this.bound && this.server.listening;
