@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { md5Verifier } from '../test/support/emulator/index.js';
+import { md5Verifier } from '../src/emulator/index.js';
 import { directTlsConnectionConfig } from '../test/support/pg-server.js';
 import { startStack } from '../test/support/stack.js';
 

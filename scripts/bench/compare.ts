@@ -20,7 +20,7 @@ import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createPgDataPlane, startEmulator } from '../../test/support/emulator/index.js';
+import { createPgDataPlane, startEmulator } from '../../src/emulator/index.js';
 import { startTestBed } from '../../test/support/pg-server.js';
 import { TEST_CLUSTER, TEST_REGION, testPrincipal, useTestAwsEnvironment } from '../../test/support/stack.js';
 import { stopChild } from './pgbouncer.js';

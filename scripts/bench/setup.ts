@@ -3,8 +3,8 @@
  * the control-plane emulator issuing real temporary passwords into it, pgbouncer, and the proxy in a child process
  * (a second one with `--warm N` when the build has it). Each is reached through a BenchPath.
  */
-import { createPgDataPlane, startEmulator } from '../../test/support/emulator/index.js';
-import type { Emulator } from '../../test/support/emulator/index.js';
+import { createPgDataPlane, startEmulator } from '../../src/emulator/index.js';
+import type { Emulator } from '../../src/emulator/index.js';
 import { startTestBed } from '../../test/support/pg-server.js';
 import type { TestBed } from '../../test/support/pg-server.js';
 import { TEST_CLUSTER, TEST_REGION, testPrincipal, useTestAwsEnvironment } from '../../test/support/stack.js';

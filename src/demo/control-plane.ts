@@ -10,9 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-// The emulator lives with the test support code it was written for; `npm run build` compiles both into dist/.
-import { MemoryDataPlane, startEmulator } from '../../test/support/emulator/index.js';
-import type { DataPlane, Emulator } from '../../test/support/emulator/index.js';
+import { MemoryDataPlane, startEmulator } from '../emulator/index.js';
+import type { DataPlane, Emulator } from '../emulator/index.js';
 
 export const DEMO_REGION = 'us-east-1';
 export const DEMO_CLUSTER = 'demo-cluster';

@@ -8,8 +8,8 @@ import type { TargetConfig } from '../../src/config/config.js';
 import { parseRedshiftHost } from '../../src/config/redshift-endpoint.js';
 import { CredentialCache } from '../../src/credentials/credential-cache.js';
 import { Target } from '../../src/proxy/target.js';
-import { MemoryDataPlane, startEmulator } from '../support/emulator/index.js';
-import type { Emulator } from '../support/emulator/index.js';
+import { MemoryDataPlane, startEmulator } from '../../src/emulator/index.js';
+import type { Emulator } from '../../src/emulator/index.js';
 import { testPrincipal, useTestAwsEnvironment } from '../support/stack.js';
 
 const PROVISIONED_HOST = 'sales.c1abcdefgh2i.eu-west-1.redshift.amazonaws.com';

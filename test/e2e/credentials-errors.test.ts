@@ -8,7 +8,7 @@ import net from 'node:net';
 import { withClient } from '../support/clients.js';
 import { legacySsoProfile, ssoSessionProfile, useAwsEnv } from '../support/aws-env.js';
 import type { AwsEnv } from '../support/aws-env.js';
-import type { Principal } from '../support/emulator/index.js';
+import type { Principal } from '../../src/emulator/index.js';
 import { leakedSecrets, refusal, totalApiCalls } from '../support/refusals.js';
 import type { Refusal } from '../support/refusals.js';
 import { startStack, testPrincipal } from '../support/stack.js';

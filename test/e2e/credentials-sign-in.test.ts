@@ -15,7 +15,7 @@ import path from 'node:path';
 import { ssoSessionProfile, useAwsEnv } from '../support/aws-env.js';
 import type { AwsEnv } from '../support/aws-env.js';
 import { withClient } from '../support/clients.js';
-import type { Principal } from '../support/emulator/index.js';
+import type { Principal } from '../../src/emulator/index.js';
 import { leakedSecrets, refusal } from '../support/refusals.js';
 import { startStack, testPrincipal } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';

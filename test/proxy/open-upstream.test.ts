@@ -9,7 +9,7 @@ import { CredentialCache } from '../../src/credentials/credential-cache.js';
 import { ClientError } from '../../src/protocol/client-error.js';
 import { openUpstream } from '../../src/proxy/open-upstream.js';
 import { Target } from '../../src/proxy/target.js';
-import { quoteIdent } from '../support/emulator/index.js';
+import { quoteIdent } from '../../src/emulator/index.js';
 import { startStack, targetFor } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 

@@ -1,7 +1,7 @@
 /**
  * What a real client sees when the proxy refuses it, and checks that such a refusal leaked nothing.
  */
-import type { Emulator } from './emulator/index.js';
+import type { Emulator } from '../../src/emulator/index.js';
 import { pgClient } from './clients.js';
 
 /** The ErrorResponse fields node-postgres hands to the application. */

@@ -13,10 +13,10 @@ import {
   ResourceNotFoundException, ThrottlingException, ValidationException,
 } from '@aws-sdk/client-redshift-serverless';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { MemoryDataPlane } from './memory-data-plane.js';
-import { startEmulator } from './server.js';
-import { NodeSha256 } from './sigv4.js';
-import type { Emulator, Principal } from './types.js';
+import { MemoryDataPlane } from '../../src/emulator/memory-data-plane.js';
+import { startEmulator } from '../../src/emulator/server.js';
+import { NodeSha256 } from '../../src/emulator/sigv4.js';
+import type { Emulator, Principal } from '../../src/emulator/types.js';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
