@@ -30,7 +30,7 @@ USER node
 # to 0.0.0.0:9090 so the kubelet and Prometheus can reach it (it serves no data and no secret).
 ENV REDSHIFT_AUTH_PROXY_HTTP_LISTEN=127.0.0.1:9090
 EXPOSE 5439 9090
-HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["node", "dist/src/ops/healthcheck.js"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["node", "dist/src/admin/healthcheck.js"]
 ENTRYPOINT ["node", "dist/src/bin.js"]
 # Loopback only: listening on 0.0.0.0 needs client authentication on the listener (a later issue); until then
 # share the client's network namespace instead of publishing the port.

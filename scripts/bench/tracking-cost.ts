@@ -6,7 +6,7 @@
  *   node dist/scripts/bench/tracking-cost.js [transactions]
  */
 import { FrameBoundary } from '../../src/proxy/frame-boundary.js';
-import { SessionTracker } from '../../src/proxy/session-tracker.js';
+import { SessionTracker } from '../../src/healing/session-tracker.js';
 
 function frame(type: string, body: Buffer): Buffer {
   const len = Buffer.alloc(4);

@@ -6,10 +6,10 @@
  */
 import type { Config } from '../config/config.js';
 import { describeCredentialFailure } from '../credentials/aws-error-hints.js';
-import { formatIdentity, resolveIdentity, awsSettingsFor } from '../ops/aws-identity.js';
-import { openUpstream } from '../proxy/open-upstream.js';
-import type { UpstreamSession } from '../proxy/open-upstream.js';
-import type { ResolvedLogin } from '../proxy/target.js';
+import { formatIdentity, resolveIdentity, awsSettingsFor } from '../credentials/aws-identity.js';
+import { openUpstream } from '../target/open-upstream.js';
+import type { UpstreamSession } from '../target/open-upstream.js';
+import type { ResolvedLogin } from '../target/target.js';
 import { probeTarget } from './probe-target.js';
 import type { ProbeOptions, ProbeTarget } from './probe-target.js';
 import { simpleQuery } from './simple-query.js';

@@ -5,8 +5,8 @@
 import os from 'node:os';
 import type { Config, ListenerConfig } from '../config/config.js';
 import { CredentialCache } from '../credentials/credential-cache.js';
-import { ConfiguredTarget } from '../proxy/configured-target.js';
-import type { Target } from '../proxy/target.js';
+import { ConfiguredTarget } from '../target/configured-target.js';
+import type { Target } from '../target/target.js';
 
 export interface ProbeOptions {
   /** The local user name a client would send (default: the login name of this process). */

@@ -7,10 +7,10 @@
 import path from 'node:path';
 import type { Config, TargetConfig } from '../config/config.js';
 import { DEFAULTS } from '../config/config.js';
-import { startOpsServer } from '../ops/http-server.js';
-import type { OpsServer } from '../ops/http-server.js';
+import { startOpsServer } from '../admin/http-server.js';
+import type { OpsServer } from '../admin/http-server.js';
 import { createLogger } from '../ops/logger.js';
-import { Readiness } from '../ops/readiness.js';
+import { Readiness } from '../admin/readiness.js';
 import { startProxy } from '../proxy/proxy.js';
 import type { RunningProxy } from '../proxy/proxy.js';
 import type { Listener } from '../proxy/listener.js';

@@ -9,10 +9,10 @@ import type { Logger } from '../ops/logger.js';
 import { ProxyMetrics } from '../ops/metrics.js';
 import { CancelKeys } from './cancel-keys.js';
 import { ConnectionBudget, Listener } from './listener.js';
-import { ConfiguredTarget } from './configured-target.js';
-import type { Target } from './target.js';
-import { listenerSecurity } from './client-auth/listener-security.js';
-import { WarmPool } from './warm-pool.js';
+import { ConfiguredTarget } from '../target/configured-target.js';
+import type { Target } from '../target/target.js';
+import { listenerSecurity } from '../front-door/listener-security.js';
+import { WarmPool } from '../target/warm-pool.js';
 
 export interface RunningProxy {
   readonly listeners: readonly Listener[];

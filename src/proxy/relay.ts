@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { BackendCode } from '../protocol/codes.js';
 import { TERMINATE } from '../protocol/frontend-messages.js';
 import { FrameBoundary } from './frame-boundary.js';
-import type { SessionTracker } from './session-tracker.js';
+import type { SessionTracker } from '../healing/session-tracker.js';
 
 export interface RelayEnd {
   readonly closedBy: 'client' | 'upstream' | 'proxy' | 'released';

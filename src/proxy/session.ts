@@ -13,22 +13,22 @@ import { AUTHENTICATION_OK, backendKeyData } from '../protocol/backend-messages.
 import { ClientError } from '../protocol/client-error.js';
 import { TxStatus } from '../protocol/codes.js';
 import type { BackendKey } from '../upstream/login.js';
-import { FailedTransaction } from './failed-transaction.js';
-import { reconnect } from './reconnect.js';
-import type { Reconnected } from './reconnect.js';
-import { SessionTracker } from './session-tracker.js';
+import { FailedTransaction } from '../healing/failed-transaction.js';
+import { reconnect } from '../healing/reconnect.js';
+import type { Reconnected } from '../healing/reconnect.js';
+import { SessionTracker } from '../healing/session-tracker.js';
 import { SqlState } from '../protocol/sqlstate.js';
-import { internalError, protocolError } from './startup-checks.js';
-import { planForLoss } from './upstream-loss.js';
+import { internalError, protocolError } from '../front-door/startup-checks.js';
+import { planForLoss } from '../healing/upstream-loss.js';
 import type { CancelKeys } from './cancel-keys.js';
-import { FrontDoor } from './front-door.js';
-import { openUpstream } from './open-upstream.js';
-import type { UpstreamSession } from './open-upstream.js';
+import { FrontDoor } from '../front-door/front-door.js';
+import { openUpstream } from '../target/open-upstream.js';
+import type { UpstreamSession } from '../target/open-upstream.js';
 import { Relay } from './relay.js';
 import type { RelayEnd } from './relay.js';
-import type { Target } from './target.js';
-import type { WarmPool } from './warm-pool.js';
-import type { ListenerSecurity } from './client-auth/listener-security.js';
+import type { Target } from '../target/target.js';
+import type { WarmPool } from '../target/warm-pool.js';
+import type { ListenerSecurity } from '../front-door/listener-security.js';
 
 export interface SessionLimits {
   readonly startupTimeoutMs: number;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TargetConfig } from '../../src/config/config.js';
 import { parseRedshiftHost } from '../../src/config/redshift-endpoint.js';
 import { CredentialCache } from '../../src/credentials/credential-cache.js';
-import { Target } from '../../src/proxy/target.js';
+import { Target } from '../../src/target/target.js';
 import { MemoryDataPlane, startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { testPrincipal, useTestAwsEnvironment } from '../support/stack.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCheck } from '../../src/commands/check.js';
 import { runCreds } from '../../src/commands/creds.js';
 import type { Config } from '../../src/config/config.js';
-import { Readiness } from '../../src/ops/readiness.js';
+import { Readiness } from '../../src/admin/readiness.js';
 import { pgClient, withClient } from '../support/clients.js';
 import { startStack, targetFor } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';

@@ -3,8 +3,8 @@
  * checked with SCRAM-SHA-256, and/or a client certificate signed by a configured CA.
  */
 import { readFileSync } from 'node:fs';
-import type { ListenerConfig } from '../../config/config.js';
-import { ClientTls } from '../client-tls.js';
+import type { ListenerConfig } from '../config/config.js';
+import { ClientTls } from './client-tls.js';
 import { scramVerifier } from './scram-server.js';
 import type { ScramVerifier } from './scram-server.js';
 

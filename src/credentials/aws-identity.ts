@@ -5,8 +5,8 @@
  */
 import type { TargetConfig } from '../config/config.js';
 import { parseRedshiftHost } from '../config/redshift-endpoint.js';
-import { sdkClientConfig } from '../credentials/aws-clients.js';
-import type { AwsSettings, SdkClientConfig } from '../credentials/aws-clients.js';
+import { sdkClientConfig } from './aws-clients.js';
+import type { AwsSettings, SdkClientConfig } from './aws-clients.js';
 
 type AwsCredentialIdentity = Awaited<ReturnType<SdkClientConfig['credentials']>>;
 

@@ -8,7 +8,7 @@
  * so its probe is the AWS identity alone.
  */
 import type { RunningProxy } from '../proxy/proxy.js';
-import { formatIdentity, resolveIdentity } from './aws-identity.js';
+import { formatIdentity, resolveIdentity } from '../credentials/aws-identity.js';
 
 export interface TargetProbe {
   readonly listener: string;

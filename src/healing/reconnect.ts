@@ -6,11 +6,11 @@
 import { backoffMs } from '../credentials/retry-policy.js';
 import { ClientError } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
-import { openUpstream } from './open-upstream.js';
-import type { UpstreamSession } from './open-upstream.js';
+import { openUpstream } from '../target/open-upstream.js';
+import type { UpstreamSession } from '../target/open-upstream.js';
 import { replaySession } from './replay-session.js';
 import type { SessionTracker } from './session-tracker.js';
-import type { Target } from './target.js';
+import type { Target } from '../target/target.js';
 
 /** How long a session keeps trying to reach Redshift again after losing its connection. */
 const RECONNECT_WINDOW_MS = 30_000;

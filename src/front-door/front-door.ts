@@ -14,9 +14,9 @@ import { FrameError, FrameReader } from '../protocol/frame-reader.js';
 import { decodeStartupPacket } from '../protocol/startup-packet.js';
 import type { StartupPacket } from '../protocol/startup-packet.js';
 import { SqlState } from '../protocol/sqlstate.js';
-import type { CancelKeys } from './cancel-keys.js';
-import type { ListenerSecurity } from './client-auth/listener-security.js';
-import { saslStart, ScramServerExchange } from './client-auth/scram-server.js';
+import type { CancelKeys } from '../proxy/cancel-keys.js';
+import type { ListenerSecurity } from './listener-security.js';
+import { saslStart, ScramServerExchange } from './scram-server.js';
 import { forwardCancel } from './forward-cancel.js';
 import { checkStartup, internalError, protocolError } from './startup-checks.js';
 

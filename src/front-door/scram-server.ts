@@ -4,8 +4,8 @@
  * https://www.postgresql.org/docs/current/sasl-authentication.html
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { AuthCode, BackendCode } from '../../protocol/codes.js';
-import { bytes, cstring, int32, message } from '../../protocol/builder.js';
+import { AuthCode, BackendCode } from '../protocol/codes.js';
+import { bytes, cstring, int32, message } from '../protocol/builder.js';
 
 const MECHANISM = 'SCRAM-SHA-256';
 const ITERATIONS = 4096;

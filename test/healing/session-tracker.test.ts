@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SessionTracker } from '../../src/proxy/session-tracker.js';
+import { SessionTracker } from '../../src/healing/session-tracker.js';
 
 // Frontend messages built by hand from the protocol chapter, independent of the code under test.
 function frame(type: string, body: Buffer): Buffer {

@@ -6,8 +6,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpListenConfig } from '../config/config.js';
-import type { Logger } from './logger.js';
-import type { ProxyMetrics } from './metrics.js';
+import type { Logger } from '../ops/logger.js';
+import type { ProxyMetrics } from '../ops/metrics.js';
 import type { Readiness } from './readiness.js';
 
 export interface OpsServer {

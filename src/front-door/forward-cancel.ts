@@ -7,7 +7,7 @@
 import type { Logger } from '../ops/logger.js';
 import { cancelRequest } from '../protocol/frontend-messages.js';
 import { connectTls } from '../upstream/connect-tls.js';
-import type { CancelKeys } from './cancel-keys.js';
+import type { CancelKeys } from '../proxy/cancel-keys.js';
 
 export function forwardCancel(keys: CancelKeys, processId: number, secretKey: number, log: Logger): void {
   if (!keys.admit()) {

@@ -3,10 +3,10 @@
  * registry.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOpsServer } from '../../src/ops/http-server.js';
-import type { OpsServer } from '../../src/ops/http-server.js';
-import { Readiness } from '../../src/ops/readiness.js';
-import type { ReadinessReport } from '../../src/ops/readiness.js';
+import { startOpsServer } from '../../src/admin/http-server.js';
+import type { OpsServer } from '../../src/admin/http-server.js';
+import { Readiness } from '../../src/admin/readiness.js';
+import type { ReadinessReport } from '../../src/admin/readiness.js';
 import type { RunningProxy } from '../../src/proxy/proxy.js';
 import { withClient } from '../support/clients.js';
 import { totalApiCalls } from '../support/refusals.js';

@@ -9,9 +9,9 @@
 import type { Logger } from '../ops/logger.js';
 import { openUpstream } from './open-upstream.js';
 import type { UpstreamSession } from './open-upstream.js';
-import { endUpstream, guardErrors } from './relay.js';
-import { resetSession } from './reset-session.js';
-import type { SessionTracker } from './session-tracker.js';
+import { endUpstream, guardErrors } from '../proxy/relay.js';
+import { resetSession } from '../healing/reset-session.js';
+import type { SessionTracker } from '../healing/session-tracker.js';
 import type { Target } from './target.js';
 
 const MAX_IDLE_MS = 5 * 60_000;
