@@ -9,6 +9,7 @@ export { createPgDataPlane, md5Verifier, quoteIdent } from './pg-data-plane.js';
 export type { PgDataPlaneOptions, SuperuserQuery } from './pg-data-plane.js';
 export { Actions } from './types.js';
 export type {
-  ActionName, CallRecord, ClusterConfig, DataPlane, Emulator, EmulatorOptions, InjectedError, Injection,
-  IssueOptions, NetworkEndpoint, Principal, Protocol, RoleConfig, SsoSessionConfig, Unavailability, WorkgroupConfig,
+  ActionName, CallRecord, ClusterConfig, DataPlane, Emulator, EmulatorOptions, IdentityCenterConfig,
+  IdentityCenterHandle, InjectedError, Injection, IssuedToken, IssueOptions, NetworkEndpoint, Principal, Protocol,
+  RoleConfig, SsoSessionConfig, SsoUserConfig, Unavailability, WorkgroupConfig,
 } from './types.js';

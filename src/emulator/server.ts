@@ -21,17 +21,19 @@ import { QUERY_SERVICE, dispatchQuery, queryErrorXml, readQueryRequest } from '.
 import type { QueryRequest } from './query-protocol.js';
 import { verifySigV4 } from './sigv4.js';
 import { SSO_PATH, SsoPortal } from './sso-portal.js';
+import { IdentityCenterOidc } from './sso-oidc.js';
+import { answerIdentityCenter } from './sso-oidc-wire.js';
 import { STS_SERVICE, STS_VERSION, SecurityTokenService } from './sts.js';
 import { Actions } from './types.js';
 import type {
-  ActionName, CallRecord, Emulator, EmulatorOptions, Injection, Principal, Protocol, Unavailability,
+  ActionName, CallRecord, Emulator, EmulatorOptions, IdentityCenterHandle, Injection, Principal, Protocol, Unavailability,
 } from './types.js';
 
 /** Which actions each service carries; a Query request for `GetCredentials` is an unknown action, as at AWS. */
 const ACTIONS_BY_SERVICE: Readonly<Record<string, readonly ActionName[]>> = {
   [QUERY_SERVICE]: [Actions.GetClusterCredentials, Actions.GetClusterCredentialsWithIAM, Actions.DescribeClusters],
   [JSON_SERVICE]: [Actions.GetCredentials, Actions.GetWorkgroup],
-  [STS_SERVICE]: [Actions.AssumeRole, Actions.AssumeRoleWithWebIdentity],
+  [STS_SERVICE]: [Actions.AssumeRole, Actions.AssumeRoleWithWebIdentity, Actions.GetCallerIdentity],
 };
 
 /** Parameter names whose values never go into the call log. */
@@ -61,6 +63,7 @@ class EmulatorServer implements Emulator {
   private readonly principals: Map<string, Principal>;
   private readonly sts: SecurityTokenService;
   private readonly sso: SsoPortal;
+  private readonly oidc: IdentityCenterOidc;
   private readonly closing = new AbortController();
   private injections: PendingInjection[] = [];
   private delayMs = 0;
@@ -71,7 +74,9 @@ class EmulatorServer implements Emulator {
   constructor(private readonly options: EmulatorOptions) {
     this.principals = new Map(options.principals.map((p) => [p.accessKeyId, p]));
     this.sts = new SecurityTokenService(options.roles ?? [], (p) => this.principals.set(p.accessKeyId, p));
-    this.sso = new SsoPortal(options.ssoSessions ?? [], (p) => this.principals.set(p.accessKeyId, p));
+    this.oidc = new IdentityCenterOidc(options.identityCenter ?? { users: [] });
+    this.sso = new SsoPortal(options.ssoSessions ?? [], (p) => this.principals.set(p.accessKeyId, p),
+      (token, scope) => this.oidc.validate(token, scope), (token) => this.oidc.logout(token));
     this.lifetimeSeconds = options.lifetimeSeconds;
     this.plane = new ControlPlane({
       clusters: options.clusters ?? [],
@@ -94,6 +99,16 @@ class EmulatorServer implements Emulator {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  get identityCenter(): IdentityCenterHandle {
+    const oidc = this.oidc;
+    return {
+      validateToken: (token, scope) => oidc.validate(token, scope),
+      get approvals() { return oidc.approvals; },
+      revoke: (userName) => oidc.revoke(userName),
+      expireAccessTokens: () => oidc.expireAccessTokens(),
+    };
   }
 
   listen(): Promise<void> {
@@ -163,6 +178,7 @@ class EmulatorServer implements Emulator {
         this.answerSso(req, res, url, requestId);
         return;
       }
+      if (this.answerIdentityCenter(req, res, url, body.toString('utf8'), requestId)) return;
       if (req.method !== 'POST') throw new ApiFault('MethodNotAllowed', 405, `${req.method ?? ''} is not allowed; use POST.`);
       const text = body.toString('utf8');
       decoded = target !== undefined
@@ -239,6 +255,18 @@ class EmulatorServer implements Emulator {
     this.callLog.push({ at: new Date(), protocol: 'json', action: Actions.GetRoleCredentials, caller: out.caller,
       params: { role_name: url.searchParams.get('role_name'), account_id: url.searchParams.get('account_id') },
       status: out.status, error: out.errorType });
+  }
+
+  /** IAM Identity Center: the portal's Logout, the OIDC API and its browser pages. False: not one of theirs. */
+  private answerIdentityCenter(req: IncomingMessage, res: ServerResponse, url: URL, body: string, requestId: string): boolean {
+    const out = answerIdentityCenter({ oidc: this.oidc, portal: this.sso, baseUrl: this.url }, req, res, url, body, requestId);
+    if (out === undefined) return false;
+    if (out === 'page') return true;
+    this.calls[out.action]++;
+    this.callLog.push({ at: new Date(), protocol: 'json', action: out.action, params: out.params, status: out.status,
+      error: out.errorType });
+    this.options.log?.(`emulator: json ${out.action} -> ${out.status}${out.errorType !== undefined ? ` ${out.errorType}` : ''}`);
+    return true;
   }
 
   private takeInjection(action: ActionName): Injection | undefined {

@@ -9,9 +9,13 @@
  * --with-iam logs in as `IAMR:AWSReservedSSO_<PermissionSet>_<16 hex>`, as at AWS.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Principal, SsoSessionConfig } from './types.js';
+import type { IssuedToken, Principal, SsoSessionConfig } from './types.js';
 
 export const SSO_PATH = '/federation/credentials';
+/** The portal's Logout: `POST /logout` with the bearer token. */
+export const SSO_LOGOUT_PATH = '/logout';
+/** The scope an access token needs for the portal (what `aws sso login` asks for). */
+export const PORTAL_SCOPE = 'sso:account:access';
 
 export interface SsoAnswer {
   readonly status: number;
@@ -22,13 +26,25 @@ export interface SsoAnswer {
 }
 
 export class SsoPortal {
-  /** @param register makes the issued keys known to signature verification. */
-  constructor(private readonly sessions: readonly SsoSessionConfig[], private readonly register: (p: Principal) => void) {}
+  /**
+   * @param register makes the issued keys known to signature verification.
+   * @param issued looks up tokens the emulator's own OIDC service issued (a sign-in made against the emulator).
+   * @param logout ends the sign-in an issued token belongs to.
+   */
+  constructor(private readonly sessions: readonly SsoSessionConfig[], private readonly register: (p: Principal) => void,
+    private readonly issued: (token: string, scope: string) => IssuedToken | undefined = () => undefined,
+    private readonly endSignIn: (token: string) => boolean = () => false) {}
+
+  /** Logout: 200 with an empty body; a token the portal does not know is 401, as for every portal call. */
+  logout(bearer: string | undefined): SsoAnswer {
+    const known = bearer !== undefined && (this.endSignIn(bearer) || this.sessions.some((s) => s.accessToken === bearer));
+    return known ? { status: 200, body: '' } : refuse(401, 'UnauthorizedException', 'Session token not found or invalid');
+  }
 
   getRoleCredentials(query: URLSearchParams, bearer: string | undefined): SsoAnswer {
     const roleName = query.get('role_name') ?? '';
     const accountId = query.get('account_id') ?? '';
-    const session = this.sessions.find((s) => s.accessToken === bearer);
+    const session = this.sessions.find((s) => s.accessToken === bearer) ?? this.signedIn(bearer);
     if (!session || (session.expiresAt !== undefined && session.expiresAt.getTime() <= Date.now())) {
       return refuse(401, 'UnauthorizedException', 'Session token not found or invalid');
     }
@@ -53,6 +69,18 @@ export class SsoPortal {
         secretAccessKey: principal.secretAccessKey, sessionToken: principal.sessionToken, expiration } }),
     };
   }
+
+  private signedIn(bearer: string | undefined): SsoSessionConfig | undefined {
+    if (bearer === undefined) return undefined;
+    const t = this.issued(bearer, PORTAL_SCOPE);
+    return t ? asSession(bearer, t) : undefined;
+  }
+}
+
+/** A token of a sign-in made against the emulator, as the session it stands for. */
+function asSession(token: string, t: IssuedToken): SsoSessionConfig {
+  return { accessToken: token, accountId: t.user.accountId, roleName: t.user.roleName, userName: t.userName,
+    expiresAt: t.expiresAt, allow: t.user.allow };
 }
 
 function refuse(status: number, errorType: string, message: string): SsoAnswer {

@@ -14,7 +14,7 @@
  * - `AssumeRoleWithWebIdentity` (EKS pods: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE) is not signed — the OIDC
  *   token is the proof — and a token the role does not accept is a 403 `AccessDenied`.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { CallContext } from './actions.js';
 import { ApiFault } from './faults.js';
 import type { Principal, RoleConfig } from './types.js';
@@ -36,6 +36,7 @@ export class SecurityTokenService {
   /** Runs a signed STS action and returns the XML answer, or throws an ApiFault. */
   dispatch(ctx: CallContext, params: URLSearchParams, requestId: string): string {
     const action = params.get('Action') ?? '';
+    if (action === 'GetCallerIdentity') return callerIdentity(ctx.principal, requestId);
     if (action !== 'AssumeRole') {
       throw new ApiFault('InvalidAction', 400, `Could not find operation ${action} for version ${STS_VERSION}`);
     }
@@ -78,7 +79,7 @@ export class SecurityTokenService {
       expiresAt: expiration,
     };
     this.register(session);
-    const roleId = `AROA${randomBytes(8).toString('hex').toUpperCase().slice(0, 16)}`;
+    const roleId = uniqueId('AROA', `${account}/${roleName}`);
     const xml = `<${action}Response xmlns="${XMLNS}"><${action}Result>` +
       '<Credentials>' +
       el('AccessKeyId', session.accessKeyId) + el('SecretAccessKey', session.secretAccessKey) +
@@ -88,6 +89,26 @@ export class SecurityTokenService {
       `</${action}Result><ResponseMetadata>${el('RequestId', requestId)}</ResponseMetadata></${action}Response>`;
     return { xml, caller: session.arn };
   }
+}
+
+/**
+ * GetCallerIdentity needs no permission. UserId is the principal's unique id: `AIDA…` for an IAM user, and
+ * `AROA…:<role session name>` for an assumed role — the value IAM policies see as `aws:userid`.
+ * https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+ */
+function callerIdentity(p: Principal, requestId: string): string {
+  const account = p.arn.split(':')[4] ?? '';
+  const resource = p.arn.split(':').slice(5).join(':');
+  const assumed = /^assumed-role\/([^/]+)\/(.+)$/.exec(resource);
+  const userId = assumed ? `${uniqueId('AROA', `${account}/${assumed[1] ?? ''}`)}:${assumed[2] ?? ''}` : uniqueId('AIDA', p.arn);
+  return `<GetCallerIdentityResponse xmlns="${XMLNS}"><GetCallerIdentityResult>` +
+    el('Arn', p.arn) + el('UserId', userId) + el('Account', account) +
+    `</GetCallerIdentityResult><ResponseMetadata>${el('RequestId', requestId)}</ResponseMetadata></GetCallerIdentityResponse>`;
+}
+
+/** A stable IAM unique id (prefix + 17 upper-case characters) for a role or user. */
+export function uniqueId(prefix: string, of: string): string {
+  return prefix + createHash('sha256').update(of).digest('hex').slice(0, 17).toUpperCase();
 }
 
 /** RoleArn, RoleSessionName and DurationSeconds, checked as STS checks them. */

@@ -18,6 +18,14 @@ export const Actions = {
   AssumeRoleWithWebIdentity: 'AssumeRoleWithWebIdentity',
   /** The IAM Identity Center portal (REST-JSON, bearer token): keys for an SSO profile, see sso-portal.ts. */
   GetRoleCredentials: 'GetRoleCredentials',
+  /** The portal's Logout (REST-JSON, bearer token): the sign-in's tokens stop working. */
+  Logout: 'Logout',
+  /** IAM Identity Center OIDC (`sso-oauth`, REST-JSON, unsigned), see sso-oidc.ts. */
+  RegisterClient: 'RegisterClient',
+  StartDeviceAuthorization: 'StartDeviceAuthorization',
+  CreateToken: 'CreateToken',
+  /** STS: who the signing keys belong to. */
+  GetCallerIdentity: 'GetCallerIdentity',
 } as const;
 export type ActionName = (typeof Actions)[keyof typeof Actions];
 
@@ -70,6 +78,52 @@ export interface SsoSessionConfig {
   readonly expiresAt?: Date | undefined;
   /** The permission set's policy (see `Principal.allow`). */
   readonly allow?: ((action: string, resource: string) => boolean) | undefined;
+}
+
+/** A person who can sign in at the emulator's Identity Center pages, and the permission set they get. */
+export interface SsoUserConfig {
+  /** The IdC user name, e.g. `alice@example.com`: the role session name of the permission set's role. */
+  readonly userName: string;
+  readonly accountId: string;
+  /** The permission set (sso_role_name). */
+  readonly roleName: string;
+  /** The permission set's policy (see `Principal.allow`). */
+  readonly allow?: ((action: string, resource: string) => boolean) | undefined;
+}
+
+/** The emulator's IAM Identity Center OIDC service (RegisterClient, StartDeviceAuthorization, CreateToken). */
+export interface IdentityCenterConfig {
+  /** Who can sign in; the pages offer them in this order, the first preselected. */
+  readonly users: readonly SsoUserConfig[];
+  /** Lifetime of issued access tokens (default 3600 s). */
+  readonly accessTokenSeconds?: number | undefined;
+  /** Lifetime of a device code (default 600 s). */
+  readonly deviceCodeSeconds?: number | undefined;
+  /** The device flow's polling interval (default 1 s). */
+  readonly pollIntervalSeconds?: number | undefined;
+  /** Approve every authorization at once, without a page (as a browser already signed in to IdC would). */
+  readonly autoApprove?: boolean | undefined;
+}
+
+/** An access token the emulator's OIDC service issued, as `validateToken` describes it (never the token itself). */
+export interface IssuedToken {
+  readonly userName: string;
+  readonly user: SsoUserConfig;
+  readonly scopes: readonly string[];
+  readonly clientId: string;
+  readonly expiresAt: Date;
+}
+
+/** Test and demo controls of the emulator's Identity Center. */
+export interface IdentityCenterHandle {
+  /** The token's owner and scopes while it is valid (and carries `scope`, when given); undefined otherwise. */
+  validateToken(accessToken: string, scope?: string): IssuedToken | undefined;
+  /** Approvals given on the sign-in pages so far (one per completed browser sign-in). */
+  readonly approvals: number;
+  /** An administrator ends sign-ins (of one user, or all): access and refresh tokens stop working. */
+  revoke(userName?: string): void;
+  /** Every access token issued so far expires now; refresh tokens keep working. */
+  expireAccessTokens(): void;
 }
 
 export interface NetworkEndpoint {
@@ -175,6 +229,8 @@ export interface EmulatorOptions {
   readonly roles?: readonly RoleConfig[] | undefined;
   /** IAM Identity Center sign-ins the SSO portal's GetRoleCredentials accepts. */
   readonly ssoSessions?: readonly SsoSessionConfig[] | undefined;
+  /** IAM Identity Center OIDC: who may sign in, token lifetimes. Absent: no users, every page refuses. */
+  readonly identityCenter?: IdentityCenterConfig | undefined;
   readonly dataPlane: DataPlane;
   /**
    * Overrides the lifetime of every issued credential (the requested DurationSeconds is still validated), so that
@@ -193,6 +249,8 @@ export interface Emulator {
   readonly calls: Readonly<Record<ActionName, number>>;
   /** Every request in arrival order. */
   readonly callLog: readonly CallRecord[];
+  /** The Identity Center OIDC service: validate tokens it issued, revoke, expire. */
+  readonly identityCenter: IdentityCenterHandle;
   /** The next `times` calls matching `action` fail with `error`. Injections are consumed in the order given. */
   inject(injection: Injection): void;
   /** Every answer waits this long first (0 to stop). */

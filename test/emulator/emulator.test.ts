@@ -383,7 +383,8 @@ describe('failure injection, availability and counters', () => {
     await serverless(analyst).send(new GetWorkgroupCommand({ workgroupName: 'reporting' }));
     expect(emulator.calls).toEqual({ GetClusterCredentials: 2, GetClusterCredentialsWithIAM: 0, DescribeClusters: 1,
       GetCredentials: 0, GetWorkgroup: 1, AssumeRole: 0,
-      AssumeRoleWithWebIdentity: 0, GetRoleCredentials: 0 });
+      AssumeRoleWithWebIdentity: 0, GetRoleCredentials: 0, Logout: 0, RegisterClient: 0, StartDeviceAuthorization: 0,
+      CreateToken: 0, GetCallerIdentity: 0 });
     expect(emulator.callLog[0]).toMatchObject({
       protocol: 'query', action: 'GetClusterCredentials', caller: analyst.arn, status: 200,
       params: { ClusterIdentifier: 'analytics', DbUser: 'bob', 'DbGroups.DbGroup.1': 'analysts' },
