@@ -6,11 +6,10 @@
 import { backoffMs } from '../credentials/retry-policy.js';
 import { ClientError } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
-import { openUpstream } from '../target/open-upstream.js';
 import type { UpstreamSession } from '../target/open-upstream.js';
+import type { UpstreamDialer } from '../target/upstream-dialer.js';
 import { replaySession } from './replay-session.js';
 import type { SessionTracker } from './session-tracker.js';
-import type { Target } from '../target/target.js';
 
 /** How long a session keeps trying to reach Redshift again after losing its connection. */
 const RECONNECT_WINDOW_MS = 30_000;
@@ -21,13 +20,13 @@ export interface Reconnected {
   readonly ms: number;
 }
 
-export async function reconnect(target: Target, params: ReadonlyMap<string, string>, tracker: SessionTracker,
+export async function reconnect(dialer: UpstreamDialer, params: ReadonlyMap<string, string>, tracker: SessionTracker,
   replayTimeoutMs: number, signal: AbortSignal): Promise<Reconnected> {
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     let up: UpstreamSession;
     try {
-      up = await openUpstream(target, params, signal);
+      up = await dialer.open(params, signal);
     } catch (err) {
       if (signal.aborted) throw err;
       if (Date.now() - started > RECONNECT_WINDOW_MS) {

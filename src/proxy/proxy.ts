@@ -13,6 +13,12 @@ import { ConfiguredTarget } from '../target/configured-target.js';
 import type { Target } from '../target/target.js';
 import { listenerSecurity } from '../front-door/listener-security.js';
 import { WarmPool } from '../target/warm-pool.js';
+import { DirectDialer } from '../target/direct-dialer.js';
+
+/** Spares of a warm pool kept for one upstream in all, per --warm spare of one parameter set (--warm-total default). */
+const WARM_TOTAL_PER_SPARE = 4;
+/** A warm spare unused this long is closed (--warm-idle default). */
+const WARM_IDLE_MS = 5 * 60_000;
 
 export interface RunningProxy {
   readonly listeners: readonly Listener[];
@@ -56,10 +62,16 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
     target: new ConfiguredTarget(l.target, cache, config.connectTimeoutMs, (ms) => metrics.upstreamConnected(ms)),
   }));
   const cancelKeys = new CancelKeys();
-  const pools = targets.map(({ target }) => (config.warm && config.warm > 0 ? new WarmPool(target, config.warm, log) : undefined));
+  // One deadline for every upstream handshake (client logins, heals, spares): the time a client has to log in.
+  const direct = targets.map(({ target }) => new DirectDialer(target, { handshakeTimeoutMs: config.startupTimeoutMs }));
+  const warm = config.warm ?? 0;
+  const pools = direct.map((d) => (warm > 0 ? new WarmPool(d, {
+    perKey: warm, total: WARM_TOTAL_PER_SPARE * warm, idleMs: WARM_IDLE_MS,
+  }, log) : undefined));
   const listeners = targets.map(({ listener: l, target }, i) => new Listener(l.unixSocket !== undefined ? { path: l.unixSocket } : l, {
     target,
-    warmPool: pools[i],
+    dialer: pools[i] ?? (direct[i] as DirectDialer),
+    healDialer: direct[i] as DirectDialer,
     security: listenerSecurity(l),
     cancelKeys,
     limits: { startupTimeoutMs: config.startupTimeoutMs, maxStartupPacket: config.maxStartupPacket,
@@ -83,7 +95,7 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
     metrics,
     pools,
     async close(graceMs = 0) {
-      for (const p of pools) p?.close();
+      for (const p of pools) p?.shutdown();
       await Promise.all(listeners.map((l) => l.close(graceMs)));
       cache.close();
     },

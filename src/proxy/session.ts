@@ -22,12 +22,11 @@ import { internalError, protocolError } from '../front-door/startup-checks.js';
 import { planForLoss } from '../healing/upstream-loss.js';
 import type { CancelKeys } from './cancel-keys.js';
 import { FrontDoor } from '../front-door/front-door.js';
-import { openUpstream } from '../target/open-upstream.js';
 import type { UpstreamSession } from '../target/open-upstream.js';
+import type { UpstreamDialer } from '../target/upstream-dialer.js';
 import { Relay } from './relay.js';
 import type { RelayEnd } from './relay.js';
 import type { Target } from '../target/target.js';
-import type { WarmPool } from '../target/warm-pool.js';
 import type { ListenerSecurity } from '../front-door/listener-security.js';
 
 export interface SessionLimits {
@@ -41,8 +40,10 @@ export interface SessionLimits {
 
 export interface SessionDeps {
   readonly target: Target;
-  /** Pre-opened upstream connections (--warm); absent: every session connects fresh. */
-  readonly warmPool?: WarmPool | undefined;
+  /** How logins reach Redshift: the warm pool (--warm), or a new connection each time. */
+  readonly dialer: UpstreamDialer;
+  /** How heals reach Redshift: always a new connection (a spare's refills would only add to an outage). */
+  readonly healDialer: UpstreamDialer;
   /** Client TLS and authentication; absent: plaintext, trusted (loopback). */
   readonly security?: ListenerSecurity | undefined;
   readonly cancelKeys: CancelKeys;
@@ -163,9 +164,7 @@ export class Session {
   private async connect(): Promise<void> {
     try {
       this.client.pause();
-      const upstream = this.deps.warmPool
-        ? await this.deps.warmPool.acquire(this.params, this.abort.signal)
-        : await openUpstream(this.deps.target, this.params, this.abort.signal);
+      const upstream = await this.deps.dialer.open(this.params, this.abort.signal);
       this.summary.dbUser = upstream.dbUser;
       this.summary.database = upstream.database;
       if (this.state !== 'logging-in') {
@@ -199,7 +198,7 @@ export class Session {
     const tracking = this.deps.limits.heal !== false;
     // With a warm pool, a connection the client leaves cleanly serves the next client (tracking tells when).
     const relay = new Relay(this.client, up.socket, { toUpstream, toClient: up.leftover },
-      tracking ? this.tracker : undefined, this.deps.limits.idleReleaseMs, tracking && this.deps.warmPool !== undefined);
+      tracking ? this.tracker : undefined, this.deps.limits.idleReleaseMs, tracking && this.deps.dialer.reuses);
     this.relay = relay;
     void relay.done.then((end) => {
       this.bytes.toClient += end.bytesToClient;
@@ -217,8 +216,8 @@ export class Session {
   /** The relay ended: close, heal, or answer for a lost transaction, depending on what the session was doing. */
   private afterRelay(end: RelayEnd): void {
     if (end.kept) {
-      if (this.upstream && this.deps.warmPool) {
-        this.deps.warmPool.giveBack(this.params, { ...this.upstream, socket: end.kept }, this.tracker);
+      if (this.upstream) {
+        this.deps.dialer.close({ ...this.upstream, socket: end.kept }, { clientParams: this.params, tracker: this.tracker });
       } else {
         end.kept.destroy();
       }
@@ -298,7 +297,7 @@ export class Session {
     this.state = 'healing';
     let done: Reconnected;
     try {
-      done = await reconnect(this.deps.target, this.params, this.tracker, this.deps.limits.startupTimeoutMs, this.abort.signal);
+      done = await reconnect(this.deps.healDialer, this.params, this.tracker, this.deps.limits.startupTimeoutMs, this.abort.signal);
     } catch (err) {
       if (this.client.destroyed || this.abort.signal.aborted) this.close();
       else this.endWith(err instanceof ClientError ? err : internalError(err));

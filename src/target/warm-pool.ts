@@ -4,17 +4,23 @@
  * a spare logged in with exactly the parameters the client sends is indistinguishable from the client's own login
  * (ParameterStatus, session defaults that RESET ALL returns to, pg_stat_activity), and dashboards reconnect with the
  * same parameters every time. When a client leaves cleanly, its connection is reset and kept as a spare too
- * (session pooling). Spares are closed when their credential expires or after sitting unused too long.
+ * (session pooling).
+ *
+ * Bounded: at most N spares per parameter set, at most `total` spares for the whole upstream (the spares of the
+ * least recently used parameter set are closed first), none kept idle beyond `idleMs` or close to its credential's
+ * expiry, and every spare holds a slot of the upstream connection budget — a session that finds the budget spent
+ * takes a spare's slot before anyone is refused. Spares are opened only with room in the budget.
  */
+import { systemClock } from '../ops/clock.js';
+import type { Clock, Timer } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
-import { openUpstream } from './open-upstream.js';
 import type { UpstreamSession } from './open-upstream.js';
-import { endUpstream, guardErrors } from '../proxy/relay.js';
+import { guardErrors } from '../proxy/relay.js';
 import { resetSession } from '../healing/reset-session.js';
-import type { SessionTracker } from '../healing/session-tracker.js';
-import type { Target } from './target.js';
+import type { DirectDialer } from './direct-dialer.js';
+import type { UpstreamBudget } from './upstream-budget.js';
+import type { Reusable, UpstreamCancel, UpstreamDialer } from './upstream-dialer.js';
 
-const MAX_IDLE_MS = 5 * 60_000;
 /** A connection whose credential expires sooner than this is not worth keeping for another client. */
 const MIN_REMAINING_MS = 10_000;
 /** How long the reset before reuse may take. */
@@ -26,6 +32,18 @@ const RESET_TIMEOUT_MS = 5_000;
  */
 const REFILL_DELAY_MS = 200;
 
+export interface WarmPoolOptions {
+  /** Spares kept per identity, database and parameter set (--warm). */
+  readonly perKey: number;
+  /** Spares kept for this upstream in all (--warm-total). */
+  readonly total: number;
+  /** A spare unused this long is closed (--warm-idle), in ms. */
+  readonly idleMs: number;
+  /** The proxy-wide upstream connection budget: the pool gives up spares when a session needs their slot. */
+  readonly budget?: UpstreamBudget | undefined;
+  readonly clock?: Clock | undefined;
+}
+
 /** What the pool did, since it started: for /metrics and the benchmark. */
 export interface WarmPoolStats {
   /** Clients served from a spare. */
@@ -36,30 +54,49 @@ export interface WarmPoolStats {
   reused: number;
   /** Connections closed after their client left (pool full, credential expiring, reset failed). */
   discarded: number;
+  /** Spares closed to stay within --warm-total or to give a session their budget slot. */
+  evicted: number;
 }
 
 interface Spare {
+  readonly key: string;
   readonly session: UpstreamSession;
   /** Stops the spare's expiry timer and removes its listeners: called when it leaves the pool. */
   readonly release: () => void;
 }
 
-export class WarmPool {
+export class WarmPool implements UpstreamDialer {
+  readonly reuses = true;
   private readonly spares = new Map<string, Spare[]>();
+  private spareCount = 0;
   private readonly filling = new Map<string, number>();
-  private readonly refills = new Map<string, NodeJS.Timeout>();
+  private fillingCount = 0;
+  private readonly refills = new Map<string, Timer>();
   /** When a connection was last given back, per key. */
   private readonly returnedAt = new Map<string, number>();
+  /** When a client last asked for or gave back a connection of this key: the least recent loses its spares first. */
+  private readonly usedAt = new Map<string, number>();
   /** Keys by the session's parameter map: computed at acquire, needed again when the session gives back. */
   private readonly keys = new WeakMap<ReadonlyMap<string, string>, string>();
+  private readonly clock: Clock;
+  private readonly unregister: (() => void) | undefined;
   private closed = false;
-  readonly stats: WarmPoolStats = { hits: 0, misses: 0, reused: 0, discarded: 0 };
+  readonly stats: WarmPoolStats = { hits: 0, misses: 0, reused: 0, discarded: 0, evicted: 0 };
 
-  constructor(private readonly target: Target, private readonly size: number, private readonly log: Logger) {}
+  constructor(private readonly direct: DirectDialer, private readonly options: WarmPoolOptions, private readonly log: Logger) {
+    this.clock = options.clock ?? systemClock;
+    this.unregister = options.budget?.addEvictor(() => this.evictLeastRecent(undefined));
+  }
+
+  /** Spares waiting now, over all keys. */
+  get size(): number {
+    return this.spareCount;
+  }
 
   /** A logged-in upstream for this client: a matching spare, else a fresh connection (and spares for next time). */
-  async acquire(clientParams: ReadonlyMap<string, string>, signal: AbortSignal): Promise<UpstreamSession> {
+  async open(clientParams: ReadonlyMap<string, string>, signal: AbortSignal): Promise<UpstreamSession> {
     const key = this.keyFor(clientParams);
+    this.usedAt.set(key, this.clock.now());
     const spare = this.take(key);
     if (spare) {
       this.stats.hits++;
@@ -67,33 +104,43 @@ export class WarmPool {
       return spare.session;
     }
     this.stats.misses++;
+    const session = this.direct.open(clientParams, signal);
+    // The client's own login first: spares take budget slots only after it has one.
     this.replenish(key, new Map(clientParams));
-    return openUpstream(this.target, clientParams, signal);
+    this.forgetIfEmpty(key);
+    return session;
+  }
+
+  cancel(target: UpstreamCancel): Promise<void> {
+    return this.direct.cancel(target);
   }
 
   /**
-   * A client left: its connection, reset to the state of a fresh login, becomes a spare for the next client with
-   * the same identity and parameters — pgbouncer's session pooling, which Redshift's slow logins make worth more.
-   * Closed instead when the pool is full, the credential is about to expire, or the reset fails.
+   * A client left: with `reuse`, its connection, reset to the state of a fresh login, becomes a spare for the next
+   * client with the same identity and parameters — pgbouncer's session pooling, which Redshift's slow logins make
+   * worth more. Closed instead when the key has its spares, the credential is about to expire, or the reset fails.
    */
-  giveBack(clientParams: ReadonlyMap<string, string>, session: UpstreamSession, tracker: SessionTracker): void {
-    const key = this.keyFor(clientParams);
-    const list = this.spares.get(key) ?? [];
-    const expired = session.credentialExpiresAt.getTime() - Date.now() < MIN_REMAINING_MS;
-    if (this.closed || expired || list.length >= this.size) {
-      this.stats.discarded++;
-      terminate(session);
+  close(session: UpstreamSession, reuse?: Reusable): void {
+    if (!reuse) {
+      this.direct.close(session);
       return;
     }
-    resetSession(session.socket, tracker, RESET_TIMEOUT_MS).then(() => {
-      const now = this.spares.get(key) ?? [];
-      if (this.closed || now.length >= this.size) {
+    const key = this.keyFor(reuse.clientParams);
+    this.usedAt.set(key, this.clock.now());
+    const expired = session.credentialExpiresAt.getTime() - this.clock.now() < MIN_REMAINING_MS;
+    if (this.closed || expired || !this.hasRoom(key)) {
+      this.stats.discarded++;
+      this.direct.close(session);
+      return;
+    }
+    resetSession(session.socket, reuse.tracker, RESET_TIMEOUT_MS).then(() => {
+      if (this.closed || !this.hasRoom(key)) {
         this.stats.discarded++;
-        terminate(session);
+        this.direct.close(session);
         return;
       }
       this.stats.reused++;
-      this.returnedAt.set(key, performance.now());
+      this.returnedAt.set(key, this.clock.now());
       this.addSpare(key, { ...session, leftover: Buffer.alloc(0) });
     }, (err: unknown) => {
       this.stats.discarded++;
@@ -102,98 +149,153 @@ export class WarmPool {
     });
   }
 
-  close(): void {
+  /** Closes every spare and opens no more (proxy shutdown). */
+  shutdown(): void {
     this.closed = true;
-    for (const timer of this.refills.values()) clearTimeout(timer);
+    this.unregister?.();
+    for (const timer of this.refills.values()) timer.cancel();
     this.refills.clear();
-    for (const list of this.spares.values()) for (const s of list) terminate(s.session);
+    for (const list of this.spares.values()) for (const s of [...list]) this.drop(s);
     this.spares.clear();
   }
 
   private keyFor(clientParams: ReadonlyMap<string, string>): string {
     const known = this.keys.get(clientParams);
     if (known !== undefined) return known;
+    const target = this.direct.target;
     const user = clientParams.get('user') as string;
-    this.target.checkUser(user);
-    const database = this.target.databaseFor(clientParams.get('database'));
-    const key = JSON.stringify([this.target.source.keyFor(this.target.requestFor(user, database)), [...clientParams]]);
+    target.checkUser(user);
+    const database = target.databaseFor(clientParams.get('database'));
+    const key = JSON.stringify([target.source.keyFor(target.requestFor(user, database)), [...clientParams]]);
     this.keys.set(clientParams, key);
     return key;
+  }
+
+  /** Room for one more spare of `key`: below its own bound, and below the total once another key's spare is closed. */
+  private hasRoom(key: string): boolean {
+    const mine = (this.spares.get(key)?.length ?? 0) + (this.filling.get(key) ?? 0);
+    if (mine >= this.options.perKey) return false;
+    return this.spareCount + this.fillingCount < this.options.total || this.evictLeastRecent(key);
   }
 
   private take(key: string): Spare | undefined {
     const list = this.spares.get(key);
     while (list && list.length > 0) {
-      const s = list.shift() as Spare;
-      s.release();
-      if (!s.session.socket.destroyed && !s.session.socket.writableEnded && s.session.credentialExpiresAt.getTime() > Date.now()) return s;
+      const s = list[0] as Spare;
+      this.remove(s);
+      if (!s.session.socket.destroyed && !s.session.socket.writableEnded
+        && s.session.credentialExpiresAt.getTime() > this.clock.now()) return s;
       s.session.socket.destroy();
     }
     return undefined;
   }
 
+  /**
+   * Closes one spare of the least recently used key other than `except` (undefined: any key). Its budget slot comes
+   * back when its socket closes. False when there is no such spare.
+   */
+  private evictLeastRecent(except: string | undefined): boolean {
+    let victim: Spare | undefined;
+    let victimUsed = Number.POSITIVE_INFINITY;
+    for (const [key, list] of this.spares) {
+      if (key === except || list.length === 0) continue;
+      const used = this.usedAt.get(key) ?? 0;
+      if (used < victimUsed) {
+        victimUsed = used;
+        victim = list[0];
+      }
+    }
+    if (!victim) return false;
+    this.stats.evicted++;
+    this.drop(victim);
+    return true;
+  }
+
   private scheduleRefill(key: string, base: Map<string, string>): void {
     if (this.refills.has(key)) return;
-    const scheduledAt = performance.now();
-    const timer = setTimeout(() => {
+    const scheduledAt = this.clock.now();
+    this.refills.set(key, this.clock.setTimeout(() => {
       this.refills.delete(key);
-      if ((this.returnedAt.get(key) ?? -1) >= scheduledAt) return;
-      this.replenish(key, base);
-    }, REFILL_DELAY_MS);
-    timer.unref();
-    this.refills.set(key, timer);
+      if ((this.returnedAt.get(key) ?? -1) < scheduledAt) this.replenish(key, base);
+      this.forgetIfEmpty(key);
+    }, REFILL_DELAY_MS));
   }
 
-  /** Opens spares in the background, in parallel, until `size` are waiting or on their way. */
+  /** Opens spares in the background, in parallel, until the key has its share, the total is reached or the budget is. */
   private replenish(key: string, base: Map<string, string>): void {
-    if (this.closed) return;
-    const have = (this.spares.get(key)?.length ?? 0) + (this.filling.get(key) ?? 0);
-    for (let i = have; i < this.size; i++) this.openSpare(key, base);
+    while (!this.closed && this.hasRoom(key)) {
+      if (!this.openSpare(key, base)) return;
+    }
   }
 
-  private openSpare(key: string, base: Map<string, string>): void {
+  /** False when the budget has no room for one more connection now. */
+  private openSpare(key: string, base: Map<string, string>): boolean {
+    const opening = this.direct.openSpare(base, new AbortController().signal);
+    if (!opening) return false;
     this.filling.set(key, (this.filling.get(key) ?? 0) + 1);
+    this.fillingCount++;
     const done = (): void => {
+      this.fillingCount--;
       const left = (this.filling.get(key) ?? 1) - 1;
       if (left > 0) this.filling.set(key, left);
       else this.filling.delete(key);
     };
-    openUpstream(this.target, base, new AbortController().signal).then((session) => {
+    if (!this.usedAt.has(key)) this.usedAt.set(key, this.clock.now());
+    opening.then((session) => {
       done();
-      if (this.closed) terminate(session);
+      if (this.closed) this.direct.close(session);
       else this.addSpare(key, session);
     }, (err: unknown) => {
       done();
       this.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'could not open a warm spare');
     });
+    return true;
   }
 
-  /** Keeps a logged-in connection until a client takes it, its credential expires or it sat unused too long. */
+  /** Keeps a logged-in connection until a client takes it, its credential nears expiry, or it sat unused too long. */
   private addSpare(key: string, session: UpstreamSession): void {
     const list = this.spares.get(key) ?? [];
     this.spares.set(key, list);
-    const expiresAt = Math.min(session.credentialExpiresAt.getTime(), Date.now() + MAX_IDLE_MS);
-    const timer = setTimeout(() => terminate(session), Math.max(0, expiresAt - Date.now()));
-    timer.unref();
+    const now = this.clock.now();
+    const closeAt = Math.min(session.credentialExpiresAt.getTime() - MIN_REMAINING_MS, now + this.options.idleMs);
     guardErrors(session.socket);
-    const onClose = (): void => {
-      clearTimeout(timer);
-      const i = list.indexOf(spare);
-      if (i >= 0) list.splice(i, 1);
-    };
+    const onClose = (): void => this.remove(spare);
+    const timer = this.clock.setTimeout(() => this.drop(spare), closeAt - now);
     const spare: Spare = {
+      key,
       session,
       release: () => {
-        clearTimeout(timer);
+        timer.cancel();
         session.socket.off('close', onClose);
       },
     };
     session.socket.once('close', onClose);
     list.push(spare);
+    this.spareCount++;
   }
-}
 
-/** Says goodbye to the server (so it logs a normal disconnection) and closes. */
-function terminate(session: UpstreamSession): void {
-  endUpstream(session.socket, true);
+  /** Takes a spare out of the pool (it is the caller's now). */
+  private remove(spare: Spare): void {
+    const list = this.spares.get(spare.key);
+    const i = list ? list.indexOf(spare) : -1;
+    if (!list || i < 0) return;
+    list.splice(i, 1);
+    if (list.length === 0) this.spares.delete(spare.key);
+    this.spareCount--;
+    spare.release();
+    this.forgetIfEmpty(spare.key);
+  }
+
+  /** What the pool knows of a key with no spare and none on the way: dropped, so that keys seen once do not pile up. */
+  private forgetIfEmpty(key: string): void {
+    if (this.spares.has(key) || this.filling.has(key) || this.refills.has(key)) return;
+    this.usedAt.delete(key);
+    this.returnedAt.delete(key);
+  }
+
+  /** Takes a spare out of the pool and says goodbye to the server. */
+  private drop(spare: Spare): void {
+    this.remove(spare);
+    this.direct.close(spare.session);
+  }
 }

@@ -61,44 +61,56 @@ function unreachable(endpoint: UpstreamEndpoint, message: string, hint: string, 
   }, { cause });
 }
 
-/** Resolves with a verified TLS socket, or rejects with a ClientError that explains why not. */
+/**
+ * Resolves with a verified TLS socket, or rejects with a ClientError that explains why not — within
+ * connectTimeoutMs, or as soon as `signal` aborts, whichever stage the connection is in. Once the TLS layer wraps
+ * the TCP socket, destroying the TCP socket alone settles nothing (the TLS socket owns the handle and never reports
+ * the loss), so the deadline and the abort destroy the socket of the current stage.
+ */
 export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSignal): Promise<tls.TLSSocket> {
   if (signal?.aborted) throw signal.reason;
   // The address may come from the endpoint's cache; the certificate is checked against the name either way.
   const tcp = net.connect({ host: endpoint.host, port: endpoint.port, lookup: endpoint.addresses?.lookup });
   tcp.setNoDelay(true);
   tcp.setKeepAlive(true, KEEPALIVE_MS);
+  const stage: Stage = { current: tcp };
   // A plain timer and listener: AbortSignal.timeout + AbortSignal.any cost ~0.1 ms per connection, and the
   // timeout's timer would outlive the connect by connectTimeoutMs.
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    tcp.destroy();
+    stage.current.destroy();
   }, endpoint.connectTimeoutMs);
   const onAbort = (): void => {
-    tcp.destroy();
+    stage.current.destroy();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   const started = performance.now();
   try {
     await negotiateTls(tcp, endpoint);
-    const socket = await handshake(tcp, endpoint);
+    const socket = await handshake(tcp, endpoint, stage);
     endpoint.onConnected?.(performance.now() - started);
     return socket;
   } catch (err) {
+    stage.current.destroy();
     tcp.destroy();
-    if (signal?.aborted) throw err;
+    if (signal?.aborted) throw signal.reason;
     // Whatever went wrong, the next connection looks the name up again rather than trust a possibly stale address.
     endpoint.addresses?.forget(endpoint.host);
     if (timedOut) {
       throw unreachable(endpoint, `Redshift did not complete a TLS connection within ${endpoint.connectTimeoutMs} ms`,
-        'Check that the cluster is available and reachable from this machine (VPC, security group, VPN).', err);
+        'Check that the cluster is available and reachable from this machine (VPC, security group, VPN), or raise --connect-timeout.', err);
     }
     throw err;
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** The socket a deadline or abort must destroy: the TCP socket, then the TLS socket around it. */
+interface Stage {
+  current: net.Socket;
 }
 
 /** Sends SSLRequest and waits for exactly one byte, which must be 'S'. */
@@ -142,7 +154,7 @@ function negotiateTls(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<void
   });
 }
 
-function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<tls.TLSSocket> {
+function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint, stage: Stage): Promise<tls.TLSSocket> {
   return new Promise<tls.TLSSocket>((resolve, reject) => {
     const isIp = net.isIP(endpoint.host) !== 0;
     const socket = tls.connect({
@@ -154,10 +166,22 @@ function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<tls.TLS
         : { ...CONTEXT_OPTIONS, ca: endpoint.extraCaPem && endpoint.extraCaPem.length > 0 ? [...tls.rootCertificates, ...endpoint.extraCaPem] : undefined }),
       rejectUnauthorized: true,
     });
+    stage.current = socket;
     const restoreCertificateRead = leafOnlyDuringHandshake(socket);
-    const onError = (err: NodeJS.ErrnoException): void => {
+    const cleanup = (): void => {
       restoreCertificateRead();
       socket.off('secureConnect', onSecure);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    };
+    // Destroyed by the deadline or an abort (or closed by the server) before the handshake ended.
+    const onClose = (): void => {
+      cleanup();
+      reject(unreachable(endpoint, `the TLS handshake with ${endpoint.host} did not complete`,
+        'Check that --upstream points at the Redshift endpoint and that nothing in between intercepts TLS.'));
+    };
+    const onError = (err: NodeJS.ErrnoException): void => {
+      cleanup();
       socket.destroy();
       reject(isCertificateError(err)
         ? unreachable(endpoint, `the TLS certificate of ${endpoint.host} could not be verified: ${err.message.trim()}`,
@@ -166,11 +190,11 @@ function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<tls.TLS
           'Check that --upstream points at the Redshift endpoint and that nothing in between intercepts TLS.', err));
     };
     const onSecure = (): void => {
-      restoreCertificateRead();
-      socket.off('error', onError);
+      cleanup();
       resolve(socket);
     };
     socket.once('error', onError);
+    socket.once('close', onClose);
     socket.once('secureConnect', onSecure);
   });
 }

@@ -7,6 +7,8 @@
  * - blackhole: TCP is accepted and nothing is ever answered (a dead host behind a load balancer, a firewall that
  *   drops instead of rejecting).
  * - close-after-S: agrees to TLS ('S') and hangs up before the handshake.
+ * - silent-after-S: agrees to TLS ('S'), then never answers the ClientHello: the TLS handshake stalls (a tarpit,
+ *   or a server wedged between accept and handshake).
  * - garbage-after-S: agrees to TLS, then answers the ClientHello with bytes that are not TLS.
  * - injected-after-S: 'S' and further bytes in the same packet — what a man in the middle injecting plaintext
  *   before the handshake looks like (CVE-2021-23222).
@@ -20,7 +22,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { IssuedCert } from '../support/certs.js';
 
-export type UpstreamFault = 'none' | 'refuse' | 'blackhole' | 'close-after-S' | 'garbage-after-S' | 'injected-after-S'
+export type UpstreamFault = 'none' | 'refuse' | 'blackhole' | 'close-after-S' | 'silent-after-S' | 'garbage-after-S' | 'injected-after-S'
   | 'reset-after-startup' | 'silent-after-startup';
 
 const SSL_REQUEST_LENGTH = 8;
@@ -113,6 +115,11 @@ export class FaultyUpstream {
     switch (this.fault) {
       case 'close-after-S':
         client.end('S');
+        return;
+      case 'silent-after-S':
+        client.write('S');
+        // The ClientHello is read and never answered.
+        client.resume();
         return;
       case 'injected-after-S':
         client.write(Buffer.concat([Buffer.from('S'), Buffer.from('R\0\0\0\x08\0\0\0\0', 'latin1')]));
