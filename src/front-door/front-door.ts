@@ -20,8 +20,6 @@ import { saslStart, ScramServerExchange } from './scram-server.js';
 import { forwardCancel } from './forward-cancel.js';
 import { checkStartup, internalError, protocolError } from './startup-checks.js';
 
-/** At most one SSLRequest and one GSSENCRequest precede a startup packet. */
-const MAX_ENCRYPTION_REQUESTS = 2;
 const PASSWORD_MESSAGE = 0x70;
 
 export interface FrontDoorEvents {
@@ -51,7 +49,8 @@ export class FrontDoor {
   /** The client's bytes, framed; after admission it holds what the client sent ahead of ReadyForQuery. */
   readonly reader: FrameReader;
   private phase: 'startup' | 'authenticating' | 'done' = 'startup';
-  private encryptionRequests = 0;
+  /** At most one SSLRequest and one GSSENCRequest precede a startup packet. */
+  private readonly encryptionAsked = new Set<'ssl' | 'gssenc'>();
   private secured = false;
   private scram: ScramServerExchange | undefined;
   private user = '';
@@ -73,17 +72,28 @@ export class FrontDoor {
       }
     } catch (err) {
       this.phase = 'done';
-      if (err instanceof FrameError) this.events.refused(protocolError(err.message));
+      if (err instanceof FrameError && err.silent) this.dropSilently(err.message);
+      else if (err instanceof FrameError) this.events.refused(protocolError(err.message));
       else if (err instanceof ClientError) this.events.refused(err);
       else this.events.refused(internalError(err));
     }
+  }
+
+  /** As PostgreSQL does for a startup packet it cannot even frame: close, and only log it. */
+  private dropSilently(why: string): void {
+    this.deps.log.debug({ client: this.deps.clientAddress, err: why }, 'connection closed before startup');
+    this.client.destroy();
+    this.events.ended();
   }
 
   private step(packet: StartupPacket): void {
     switch (packet.kind) {
       case 'ssl':
       case 'gssenc': {
-        if (++this.encryptionRequests > MAX_ENCRYPTION_REQUESTS) throw new FrameError('too many encryption requests');
+        // One of each kind may precede the startup packet; PostgreSQL reads a repeated one as a StartupMessage of
+        // protocol 1234.5679 (or .5680) and refuses that version.
+        if (this.encryptionAsked.has(packet.kind)) throw unsupportedProtocol(1234, packet.kind === 'ssl' ? 5679 : 5680);
+        this.encryptionAsked.add(packet.kind);
         const tls = this.deps.security?.tls;
         if (packet.kind === 'ssl' && tls && !this.secured) {
           // Bytes after SSLRequest but before the handshake would bypass TLS (CVE-2021-23214): refuse them.
@@ -120,13 +130,7 @@ export class FrontDoor {
 
   /** Protocol version, `_pq_` options and parameter checks; then the password exchange or admission. */
   private admit(major: number, minor: number, params: Map<string, string>): void {
-    if (major !== 3) {
-      throw new ClientError({
-        code: SqlState.FeatureNotSupported,
-        message: `unsupported frontend protocol ${major}.${minor}: the proxy speaks protocol 3.0`,
-        hint: 'Use a PostgreSQL client library from the last twenty years.',
-      });
-    }
+    if (major !== 3) throw unsupportedProtocol(major, minor);
     const unrecognised = [...params.keys()].filter((k) => k.startsWith('_pq_.'));
     if (minor > 0 || unrecognised.length > 0) this.client.write(negotiateProtocolVersion(0, unrecognised));
     for (const k of unrecognised) params.delete(k);
@@ -168,7 +172,9 @@ export class FrontDoor {
   private authStep(): void {
     try {
       for (let f = this.reader.nextTyped(); f && this.phase === 'authenticating'; f = this.reader.nextTyped()) {
-        const step = f.type === PASSWORD_MESSAGE && this.scram ? this.scram.step(f.body) : { error: 'expected a password message' };
+        // As PostgreSQL: any other message here (a Terminate included) is a protocol violation.
+        if (f.type !== PASSWORD_MESSAGE || !this.scram) throw new FrameError(`expected SASL response, got message type ${f.type}`);
+        const step = this.scram.step(f.body);
         if ('error' in step) {
           throw new ClientError({
             code: SqlState.InvalidPassword,
@@ -189,4 +195,13 @@ export class FrontDoor {
       this.events.refused(err instanceof ClientError ? err : protocolError(err instanceof Error ? err.message : String(err)));
     }
   }
+}
+
+/** PostgreSQL's answer (FATAL 0A000) to a protocol version it does not speak; our hint added. */
+function unsupportedProtocol(major: number, minor: number): ClientError {
+  return new ClientError({
+    code: SqlState.FeatureNotSupported,
+    message: `unsupported frontend protocol ${major}.${minor}: the proxy speaks protocol 3.0`,
+    hint: 'Use a PostgreSQL client library from the last twenty years.',
+  });
 }

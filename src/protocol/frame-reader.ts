@@ -16,7 +16,12 @@ export interface Frame {
 }
 
 export class FrameError extends Error {
-  constructor(message: string) {
+  /**
+   * @param silent PostgreSQL closes the connection without a word for this one (it only logs it): an invalid
+   *   startup length — which is also what a Terminate sent before the startup packet looks like — or a
+   *   CancelRequest of the wrong size. The client is not waiting for an answer it could read.
+   */
+  constructor(message: string, readonly silent = false) {
     super(message);
     this.name = 'FrameError';
   }
@@ -51,8 +56,8 @@ export class FrameReader {
     if (this.buffer.length < 4) return null;
     const length = this.buffer.readInt32BE(0);
     // The smallest startup-phase frame is a length word and a request code.
-    if (length < 8) throw new FrameError(`invalid startup packet length ${length}`);
-    if (length > this.maxFrame) throw new FrameError(`startup packet of ${length} bytes exceeds the limit of ${this.maxFrame}`);
+    if (length < 8) throw new FrameError(`invalid startup packet length ${length}`, true);
+    if (length > this.maxFrame) throw new FrameError(`startup packet of ${length} bytes exceeds the limit of ${this.maxFrame}`, true);
     if (this.buffer.length < length) return null;
     return this.take(-1, 4, length);
   }

@@ -14,6 +14,8 @@ export const SqlState = {
   InvalidAuthorizationSpecification: '28000',
   /** The upstream refused the password (wrong or expired). */
   InvalidPassword: '28P01',
+  /** A startup parameter's value cannot be read (e.g. replication=maybe). */
+  InvalidParameterValue: '22023',
   /** A requested feature (replication, unsupported protocol) is not offered. */
   FeatureNotSupported: '0A000',
   /** The requested database is not the one this proxy serves. */

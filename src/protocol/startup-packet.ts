@@ -20,7 +20,7 @@ export function decodeStartupPacket(body: Buffer): StartupPacket {
     case RequestCode.GSSENCRequest:
       return { kind: 'gssenc' };
     case RequestCode.CancelRequest:
-      if (body.length !== 12) throw new FrameError('invalid CancelRequest length');
+      if (body.length !== 12) throw new FrameError('invalid CancelRequest length', true);
       return { kind: 'cancel', processId: body.readInt32BE(4), secretKey: body.readInt32BE(8) };
     default: {
       const major = code >>> 16;

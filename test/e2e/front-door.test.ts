@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { firstError, rawExchange, withClient } from '../support/clients.js';
+import { firstError, pgClient, rawExchange, withClient } from '../support/clients.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 
@@ -45,18 +45,54 @@ describe('front door', () => {
     expect(r.data.toString()).toBe('NN');
   });
 
-  it('refuses a length word that is too small with 08P01', async () => {
+  // PostgreSQL answers an invalid startup length by closing without a word (it only logs "invalid length of
+  // startup packet"); so does the proxy (issue 21).
+  it('closes silently on a length word that is too small', async () => {
     const r = await rawExchange(port, Buffer.from('00000002', 'hex'), 3_000);
     expect(r.closed).toBe(true);
-    expect(firstError(r.data)).toMatchObject({ S: 'FATAL', C: '08P01' });
+    expect(r.data.length).toBe(0);
     await stillServing();
   });
 
-  it('refuses a huge length before buffering it', async () => {
+  it('closes silently on a huge length, before buffering it', async () => {
     const r = await rawExchange(port, Buffer.from('7fffffff00030000', 'hex'), 3_000);
     expect(r.closed).toBe(true);
-    expect(firstError(r.data)?.C).toBe('08P01');
+    expect(r.data.length).toBe(0);
     await stillServing();
+  });
+
+  it('closes silently on a Terminate sent before the startup packet', async () => {
+    const terminate = Buffer.from('5800000004', 'hex');
+    const r = await rawExchange(port, [terminate, startup(196608, { user: 'early', database: 'dev' })], 3_000);
+    expect(r.closed).toBe(true);
+    expect(r.data.length).toBe(0);
+  });
+
+  it('lets node-postgres call end() right after connect() without an error', async () => {
+    // pg writes Terminate ahead of its StartupMessage here; an ErrorResponse would reach it as an 'error' event,
+    // which ends a Node process that has no listener for it.
+    const errors: unknown[] = [];
+    const c = pgClient(port, 'quick_quitter');
+    c.on('error', (err) => errors.push(err));
+    c.connect().catch((err: unknown) => errors.push(err));
+    await c.end();
+    expect(errors).toEqual([]);
+    await stillServing();
+  });
+
+  it('refuses a second SSLRequest as PostgreSQL does (FATAL 0A000)', async () => {
+    const ssl = Buffer.from('0000000804d2162f', 'hex');
+    const r = await rawExchange(port, [ssl, ssl], 3_000);
+    expect(r.data.subarray(0, 1).toString()).toBe('N');
+    expect(firstError(r.data.subarray(1))).toMatchObject({ S: 'FATAL', C: '0A000' });
+    expect(r.closed).toBe(true);
+  });
+
+  it('refuses a replication value it cannot read with 22023, as PostgreSQL does', async () => {
+    const r = await rawExchange(port, startup(196608, { user: 'x', replication: 'maybe' }), 3_000);
+    expect(firstError(r.data)).toMatchObject({ S: 'FATAL', C: '22023' });
+    const off = await rawExchange(port, startup(196608, { user: 'x', database: 'dev', replication: 'of' }), 1_500);
+    expect(off.data[0]).toBe(0x52); // 'R': "of" reads as off, and the login goes on
   });
 
   it('closes on 100 KB of garbage', async () => {
