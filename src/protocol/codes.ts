@@ -41,6 +41,11 @@ export const FrontendCode = {
   Terminate: 0x58,
   /** 'Q' — simple Query. */
   Query: 0x51,
+  /**
+   * 'i' — Redshift's identity-provider token message, the answer to AuthenticationRequest 14 (not in PostgreSQL):
+   * Int32 length (counts itself), the token, a NUL. See upstream/auth/idp-token.ts.
+   */
+  IdpToken: 0x69,
 } as const;
 
 /** Authentication request codes (the int32 after 'R'). */
@@ -53,6 +58,8 @@ export const AuthCode = {
   SASLFinal: 12,
   /** Redshift's own salted SHA-256 digest request (not in PostgreSQL). */
   RedshiftDigest: 13,
+  /** AUTH_REQ_IDP: Redshift asks for an identity-provider token, e.g. IAM Identity Center's (not in PostgreSQL). */
+  IdpToken: 14,
 } as const;
 
 /** Transaction status byte carried by ReadyForQuery. */

@@ -12,7 +12,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthExchange, UpstreamAuthError } from '../../src/upstream/auth/auth-exchange.js';
-import type { AuthExchange, LoginSecret } from '../../src/upstream/auth/auth-exchange.js';
+import type { AuthExchange, PasswordSecret, TokenSecret } from '../../src/upstream/auth/auth-exchange.js';
 
 // ---- independent byte helpers ------------------------------------------------------------------------------
 const int32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; };
@@ -24,7 +24,7 @@ const frame = (type: string, ...parts: Buffer[]): Buffer => {
   return Buffer.concat([str(type), int32(4 + payload.length), payload]);
 };
 
-const SECRET: LoginSecret = { user: 'IAM:alice', password: 'Tmp!Pa55word' };
+const SECRET: PasswordSecret = { user: 'IAM:alice', password: 'Tmp!Pa55word' };
 
 /** Runs `fn`, expects an UpstreamAuthError, and checks the password leaks into none of its text. */
 function authError(fn: () => unknown, password = SECRET.password): UpstreamAuthError {
@@ -56,7 +56,7 @@ describe('md5 (code 5)', () => {
 
 describe('SCRAM-SHA-256 (codes 10, 11, 12)', () => {
   // RFC 7677 §3 test vector.
-  const rfc: LoginSecret = { user: 'user', password: 'pencil' };
+  const rfc: PasswordSecret = { user: 'user', password: 'pencil' };
   const clientNonce = 'rOprNGfwEbeRWgbNEkqO';
   const serverFirst = 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096';
   const clientFinal = 'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=';
@@ -151,8 +151,44 @@ describe('Redshift SHA-256 digest (code 13)', () => {
   });
 });
 
+describe('IAM Identity Center token (code 14, AUTH_REQ_IDP)', () => {
+  const TOKEN = 'aoaAAAAAGk-idc.access.token/with+base64=';
+  const tokenSecret: TokenSecret = { token: () => TOKEN };
+
+  it("answers with 'i', a length counting itself, the token and its NUL, as the JDBC driver sends it", () => {
+    // ConnectionFactoryImpl.doAuthentication: sendChar('i'); sendInteger4(4 + token.length + 1); send(token); sendChar(0)
+    const expected = Buffer.concat([str('i'), int32(4 + TOKEN.length + 1), str(TOKEN), Buffer.from([0])]);
+    expect(createAuthExchange(tokenSecret).respond(14, Buffer.alloc(0))).toEqual(expected);
+  });
+
+  it('reads the token only when Redshift asks for it, and only once', () => {
+    let reads = 0;
+    const exchange = createAuthExchange({ token: () => { reads++; return TOKEN; } });
+    expect(reads).toBe(0);
+    exchange.respond(14, Buffer.alloc(0));
+    expect(reads).toBe(1);
+    expect(authError(() => exchange.respond(14, Buffer.alloc(0)), TOKEN).reason).toMatch(/twice/);
+  });
+
+  it.each([3, 5, 10, 13])('never answers a password request (code %i) with the token', (code) => {
+    const err = authError(() => createAuthExchange(tokenSecret).respond(code, Buffer.alloc(0)), TOKEN);
+    expect(err.reason).toMatch(/asked for a password .* instead of an IAM Identity Center token.*not sent/);
+  });
+
+  it('refuses an empty token or one with a NUL, without echoing it', () => {
+    expect(authError(() => createAuthExchange({ token: () => '' }).respond(14, Buffer.alloc(0))).reason).toMatch(/empty/);
+    expect(authError(() => createAuthExchange({ token: () => 'ab\0cd' }).respond(14, Buffer.alloc(0)), 'ab\0cd').reason)
+      .toMatch(/NUL/);
+  });
+
+  it('a password listener asked for a token says how to log in with Identity Center', () => {
+    const err = authError(() => createAuthExchange(SECRET).respond(14, Buffer.alloc(0)));
+    expect(err.reason).toMatch(/identity-provider token \(code 14.*--idc-issuer-url/);
+  });
+});
+
 describe('unsupported methods', () => {
-  it.each([[2, /Kerberos/], [7, /GSSAPI/], [8, /GSSAPI/], [9, /SSPI/], [14, /identity-provider/], [42, /code 42/]])(
+  it.each([[2, /Kerberos/], [7, /GSSAPI/], [8, /GSSAPI/], [9, /SSPI/], [6, /SCM/], [42, /code 42/]])(
     'code %i throws a readable UpstreamAuthError', (code, name) => {
       const err = authError(() => createAuthExchange(SECRET).respond(code, Buffer.alloc(0)));
       expect(err.reason).toMatch(/^Redshift asked for authentication method .*which the proxy does not support/);
@@ -213,7 +249,7 @@ function readIds(name: string): { uid: number; gid: number } {
 }
 
 /** Hand-built StartupMessage, then feeds every 'R' to the exchange until ReadyForQuery ('Z') or ErrorResponse. */
-async function loginOverSocket(port: number, secret: LoginSecret): Promise<{ codes: number[]; error?: string }> {
+async function loginOverSocket(port: number, secret: PasswordSecret): Promise<{ codes: number[]; error?: string }> {
   const socket = net.connect(port, '127.0.0.1');
   await once(socket, 'connect');
   const body = Buffer.concat([int32(196608), cstr('user'), cstr(secret.user), cstr('database'), cstr('postgres'), Buffer.from([0])]);

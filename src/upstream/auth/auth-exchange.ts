@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { AuthCode } from '../../protocol/codes.js';
 import { UpstreamAuthError } from './auth-error.js';
 import { cleartextResponse } from './cleartext.js';
+import { idpTokenResponse } from './idp-token.js';
 import { md5Response } from './md5.js';
 import { redshiftDigestResponse } from './redshift-digest.js';
 import { ScramSha256Client } from './scram-sha-256.js';
@@ -16,10 +17,21 @@ import { ScramSha256Client } from './scram-sha-256.js';
 export { UpstreamAuthError } from './auth-error.js';
 
 /** The temporary database user and password the proxy logs in to Redshift with. */
-export interface LoginSecret {
+export interface PasswordSecret {
   readonly user: string;
   readonly password: string;
 }
+
+/**
+ * An IAM Identity Center access token (Redshift's own IdC login): the database user is whoever the token names, so
+ * there is no user or password. `token` returns the value when the login writes it, nothing keeps a copy.
+ */
+export interface TokenSecret {
+  readonly token: () => string;
+}
+
+/** What the login answers Redshift's authentication request with. */
+export type LoginSecret = PasswordSecret | TokenSecret;
 
 export interface AuthExchange {
   /** Answer one AuthenticationXXX request (code != 0); `body` is the message body after the int32 code. */
@@ -47,17 +59,55 @@ const UNSUPPORTED: Readonly<Record<number, string>> = {
   7: 'GSSAPI',
   8: 'GSSAPI (continue)',
   9: 'SSPI',
-  14: 'identity-provider token (Redshift native IdP / IAM Identity Center)',
 };
 
 function unsupported(code: number): UpstreamAuthError {
   const name = UNSUPPORTED[code];
   const method = name === undefined ? `with code ${code}` : `${name} (code ${code})`;
   return new UpstreamAuthError(`Redshift asked for authentication method ${method}, which the proxy does not support; `
-    + 'it logs in with temporary IAM database credentials (password, MD5, SCRAM-SHA-256 or Redshift SHA-256 digest)');
+    + 'it logs in with temporary IAM database credentials (password, MD5, SCRAM-SHA-256 or Redshift SHA-256 digest) '
+    + 'or an IAM Identity Center token (code 14)');
 }
 
+/** The listener logs in with a password, and Redshift asked for an identity-provider token instead. */
+function tokenWanted(): UpstreamAuthError {
+  return new UpstreamAuthError('Redshift asked for an identity-provider token (code 14, IAM Identity Center), but this listener '
+    + 'logs in with temporary IAM database credentials; start it with --idc-issuer-url and --idc-region (or --idc-token-command) '
+    + 'to log in with Identity Center');
+}
+
+/** The listener logs in with an Identity Center token, and Redshift asked for a password instead. */
+function passwordWanted(code: number): UpstreamAuthError {
+  return new UpstreamAuthError(`Redshift asked for a password (authentication code ${code}) instead of an IAM Identity Center `
+    + 'token: this endpoint does not take Identity Center logins here (is Identity Center enabled for the cluster or '
+    + 'workgroup, and does --upstream name it?); the token was not sent');
+}
+
+const isToken = (secret: LoginSecret): secret is TokenSecret => 'token' in secret;
+
+const PASSWORD_CODES: ReadonlySet<number> = new Set([AuthCode.CleartextPassword, AuthCode.MD5Password, AuthCode.SASL,
+  AuthCode.SASLContinue, AuthCode.SASLFinal, AuthCode.RedshiftDigest]);
+
 export function createAuthExchange(secret: LoginSecret, options: AuthExchangeOptions = {}): AuthExchange {
+  if (isToken(secret)) {
+    // One answer, to one question: a token is never sent twice in a login, nor in answer to anything else.
+    let sent = false;
+    return {
+      respond(code: number): Buffer | null {
+        if (code === AuthCode.IdpToken) {
+          if (sent) throw new UpstreamAuthError('Redshift asked for the Identity Center token twice during one login');
+          sent = true;
+          return idpTokenResponse(secret.token());
+        }
+        throw PASSWORD_CODES.has(code) ? passwordWanted(code) : unsupported(code);
+      },
+      assertComplete(): void {},
+    };
+  }
+  return passwordExchange(secret, options);
+}
+
+function passwordExchange(secret: PasswordSecret, options: AuthExchangeOptions): AuthExchange {
   const scramNonce = options.scramNonce ?? ((): string => randomBytes(18).toString('base64'));
   const now = options.now ?? Date.now;
   let scram: ScramSha256Client | undefined;
@@ -83,6 +133,7 @@ export function createAuthExchange(secret: LoginSecret, options: AuthExchangeOpt
         case AuthCode.SASLContinue: return inSasl(code).continue(body);
         case AuthCode.SASLFinal: return inSasl(code).finish(body);
         case AuthCode.RedshiftDigest: return redshiftDigestResponse(secret, body, now());
+        case AuthCode.IdpToken: throw tokenWanted();
         default: throw unsupported(code);
       }
     },

@@ -6,9 +6,9 @@
 import { cstring, message } from '../../protocol/builder.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import { UpstreamAuthError } from './auth-error.js';
-import type { LoginSecret } from './auth-exchange.js';
+import type { PasswordSecret } from './auth-exchange.js';
 
-export function cleartextResponse(secret: LoginSecret): Buffer {
+export function cleartextResponse(secret: PasswordSecret): Buffer {
   // A C string ends at the first NUL; a password containing one would be silently cut short.
   if (secret.password.includes('\0')) {
     throw new UpstreamAuthError('the database password contains a NUL character and cannot be sent to Redshift');

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { cstring, message } from '../../protocol/builder.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import { BodyReader } from './body-reader.js';
-import type { LoginSecret } from './auth-exchange.js';
+import type { PasswordSecret } from './auth-exchange.js';
 
 const SALT_LENGTH = 4;
 
@@ -19,7 +19,7 @@ const md5hex = (...parts: Buffer[]): string => {
   return hash.digest('hex');
 };
 
-export function md5Response(secret: LoginSecret, body: Buffer): Buffer {
+export function md5Response(secret: PasswordSecret, body: Buffer): Buffer {
   const salt = new BodyReader(body, 'MD5 password').fixed(SALT_LENGTH);
   const inner = md5hex(Buffer.from(secret.password + secret.user, 'utf8'));
   const outer = md5hex(Buffer.from(inner, 'ascii'), salt);

@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { bytes, int32, message } from '../../protocol/builder.js';
 import { UpstreamAuthError } from './auth-error.js';
 import { BodyReader } from './body-reader.js';
-import type { LoginSecret } from './auth-exchange.js';
+import type { PasswordSecret } from './auth-exchange.js';
 
 /** 'd' — the type byte both drivers send the digest under (PostgreSQL would read it as CopyData). */
 const DIGEST_RESPONSE_TYPE = 0x64;
@@ -33,7 +33,7 @@ const sha256 = (...parts: Buffer[]): Buffer => {
   return hash.digest();
 };
 
-export function redshiftDigestResponse(secret: LoginSecret, body: Buffer, nowMs: number): Buffer {
+export function redshiftDigestResponse(secret: PasswordSecret, body: Buffer, nowMs: number): Buffer {
   const reader = new BodyReader(body, 'password digest');
   const algorithm = reader.int32();
   const salt = reader.sized();

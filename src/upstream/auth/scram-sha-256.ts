@@ -15,7 +15,7 @@ import { createHash, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto
 import { bytes, cstring, int32, message } from '../../protocol/builder.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import { UpstreamAuthError } from './auth-error.js';
-import type { LoginSecret } from './auth-exchange.js';
+import type { PasswordSecret } from './auth-exchange.js';
 
 const MECHANISM = 'SCRAM-SHA-256';
 const MECHANISM_PLUS = 'SCRAM-SHA-256-PLUS';
@@ -46,7 +46,7 @@ export class ScramSha256Client {
   private clientFirstBare = '';
   private expectedServerSignature: Buffer | undefined;
 
-  constructor(private readonly secret: LoginSecret, private readonly clientNonce: string) {
+  constructor(private readonly secret: PasswordSecret, private readonly clientNonce: string) {
     if (clientNonce.length === 0 || clientNonce.includes(',')) throw fail('invalid client nonce');
   }
 
