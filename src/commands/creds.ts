@@ -4,6 +4,7 @@
  * password, on purpose: to standard output only, never to the log. The connection it describes goes straight to
  * Redshift with verified TLS (sslmode=verify-full).
  */
+import { DbCredential } from '../credentials/db-credential.js';
 import type { Config } from '../config/config.js';
 import { probeTarget } from './probe-target.js';
 import type { ProbeOptions } from './probe-target.js';
@@ -60,6 +61,13 @@ export async function runCreds(config: Config, options: CredsOptions,
     err(`redshift-auth-proxy: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
+  if (probe.target.idc) {
+    // The token is the person's own Identity Center sign-in: it is handed to Redshift, never printed.
+    err('redshift-auth-proxy: creds prints temporary database passwords, and an IAM Identity Center listener has none: '
+      + 'its logins use your Identity Center token, which the proxy never prints.\n  fix: connect through the proxy instead (no password needed).');
+    probe.close();
+    return 1;
+  }
   try {
     probe.target.checkUser(probe.user);
     const database = probe.target.databaseFor(options.database);
@@ -67,6 +75,7 @@ export async function runCreds(config: Config, options: CredsOptions,
     const resolved = await probe.target.resolve(probe.target.requestFor(probe.user, database), signal);
     const endpoint = await probe.target.endpoint();
     const c = resolved.credential;
+    if (!(c instanceof DbCredential)) throw new Error('not a database credential');
     out(formatConnection({ host: endpoint.host, port: endpoint.port, database, user: c.user, password: c.password,
       expiresAt: c.expiresAt.toISOString(), sslmode: 'verify-full', sslrootcert: probe.listener.target.caFile ?? 'system' }, options.format));
     const minutes = Math.round((c.expiresAt.getTime() - Date.now()) / 60_000);

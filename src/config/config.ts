@@ -45,6 +45,23 @@ export interface TargetConfig {
    * the target's. Users not listed get the target's settings. Provisioned clusters without --with-iam only.
    */
   users?: Record<string, UserMapping> | undefined;
+  /**
+   * IAM Identity Center: log in with Redshift's own Identity Center integration (AUTH_REQ_IDP) — the database user
+   * is the signed-in person (`AWSIDC:alice@example.com`), no GetClusterCredentials call is made. The instance's
+   * issuer URL (https://identitycenter.amazonaws.com/ssoins-…), as the Redshift drivers' `issuer_url`.
+   */
+  idcIssuerUrl?: string | undefined;
+  /** The region of the Identity Center instance (the drivers' `idc_region`); needed with idcIssuerUrl. */
+  idcRegion?: string | undefined;
+  /** The cluster's identity namespace (startup parameter `identity_namespace`); Redshift's default when absent. */
+  idcNamespace?: string | undefined;
+  /** The application name people see on the consent page, also sent as `idc_client_display_name`. */
+  idcDisplayName?: string | undefined;
+  /**
+   * Non-interactive Identity Center (CI, schedulers): a shell command whose standard output is the access token
+   * (or the AWS CLI's token-cache JSON with accessToken and expiresAt). Runs when a token is needed, not per login.
+   */
+  idcTokenCommand?: string | undefined;
 }
 
 /** One local user's identity on the target (config file `users:` map). */

@@ -41,6 +41,12 @@ export const targetSchema = z.strictObject({
   caFile: text.optional(),
   allowedUsers: names.optional(),
   users: z.record(text, userMapping).optional(),
+  /** IAM Identity Center login (Redshift's own integration): see the flags of the same names. */
+  idcIssuerUrl: text.optional(),
+  idcRegion: text.optional(),
+  idcNamespace: text.optional(),
+  idcDisplayName: text.optional(),
+  idcTokenCommand: text.optional(),
 });
 
 export const listenerSchema = z.strictObject({

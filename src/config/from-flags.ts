@@ -32,6 +32,11 @@ export interface Flags {
   awsEndpointUrl?: string;
   caFile?: string;
   allowedUsers?: string;
+  idcIssuerUrl?: string;
+  idcRegion?: string;
+  idcNamespace?: string;
+  idcDisplayName?: string;
+  idcTokenCommand?: string;
   startupTimeout?: number;
   idleRelease?: number;
   clientPassword?: string;
@@ -86,6 +91,11 @@ function targetOverrides(flags: Flags): Partial<TargetConfig> {
     awsEndpointUrl: flags.awsEndpointUrl,
     caFile: flags.caFile,
     allowedUsers: flags.allowedUsers !== undefined ? allowed : undefined,
+    idcIssuerUrl: flags.idcIssuerUrl,
+    idcRegion: flags.idcRegion,
+    idcNamespace: flags.idcNamespace,
+    idcDisplayName: flags.idcDisplayName,
+    idcTokenCommand: flags.idcTokenCommand,
   };
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<TargetConfig>;
 }

@@ -115,6 +115,11 @@ function targetFromFile(t: FileTarget, baseDir: string): TargetConfig {
     caFile: t.caFile !== undefined ? path.resolve(baseDir, t.caFile) : undefined,
     allowedUsers: t.allowedUsers,
     users: t.users,
+    idcIssuerUrl: t.idcIssuerUrl,
+    idcRegion: t.idcRegion,
+    idcNamespace: t.idcNamespace,
+    idcDisplayName: t.idcDisplayName,
+    idcTokenCommand: t.idcTokenCommand,
   };
 }
 

@@ -32,7 +32,9 @@ const FLAG_NAMES: Record<ConfigField, string> = {
   'target.durationSeconds': '--duration', 'target.withIam': '--with-iam', 'target.profile': '--profile',
   'target.assumeRoleArn': '--assume-role', 'target.externalId': '--external-id', 'target.roleSessionName': '--role-session-name',
   'target.awsEndpointUrl': '--aws-endpoint-url', 'target.caFile': '--ca-file', 'target.allowedUsers': '--allowed-users',
-  'target.users': 'users (config file)', listen: '--listen', unixSocket: '--unix-socket',
+  'target.users': 'users (config file)', 'target.idcIssuerUrl': '--idc-issuer-url', 'target.idcRegion': '--idc-region',
+  'target.idcNamespace': '--idc-namespace', 'target.idcDisplayName': '--idc-display-name',
+  'target.idcTokenCommand': '--idc-token-command', listen: '--listen', unixSocket: '--unix-socket',
   'listener.maxConnections': '--max-connections', clientAuth: '--client-password/--client-ca',
   clientTls: '--client-tls-cert/--client-tls-key', startupTimeoutMs: '--startup-timeout',
   connectTimeoutMs: '--connect-timeout', shutdownGraceMs: '--shutdown-grace', idleReleaseMs: '--idle-release', maxConnections: '--max-connections',
@@ -51,10 +53,14 @@ export function isLoopback(host: string): boolean {
 const MAX_SOCKET_PATH = 103;
 
 function checkTarget(t: TargetConfig, n: FieldNamer): ConfigProblem[] {
+  if (isIdcTarget(t)) return checkIdcTarget(t, n);
   const out: ConfigProblem[] = [];
   const p = (field: ConfigField, message: string): void => {
     out.push({ field, message });
   };
+  for (const field of ['idcRegion', 'idcNamespace', 'idcDisplayName'] as const) {
+    if (t[field] !== undefined) p(`target.${field}`, `needs ${n('target.idcIssuerUrl')} or ${n('target.idcTokenCommand')} (an Identity Center listener)`);
+  }
   if (!t.upstreamHost && !t.clusterId && !t.workgroup) {
     p('target.upstreamHost', `is missing: give ${n('target.upstreamHost')} HOST[:PORT], ${n('target.clusterId')} or ${n('target.workgroup')}`);
   }
@@ -159,4 +165,56 @@ export function validateConfig(config: Config): string[] {
     const where = l && config.listeners.length > 1 ? `listener ${(p.listener ?? 0) + 1} (${l.name ?? l.unixSocket ?? `${l.host}:${l.port}`}): ` : '';
     return `${where}${p.field ? `${flagName(p.field)} ` : ''}${p.message}`;
   });
+}
+
+/** A listener that logs in with Redshift's own IAM Identity Center integration (AUTH_REQ_IDP) rather than IAM credentials. */
+export function isIdcTarget(t: TargetConfig): boolean {
+  return t.idcIssuerUrl !== undefined || t.idcTokenCommand !== undefined;
+}
+
+/**
+ * Settings that choose or shape a GetClusterCredentials / GetCredentials call, which an Identity Center login never
+ * makes: each is refused with the reason rather than silently ignored. */
+const NOT_FOR_IDC: ReadonlyArray<readonly [keyof TargetConfig, (t: TargetConfig) => boolean, string]> = [
+  ['dbUser', (t) => t.dbUser !== undefined, 'the database user is the person the token names (AWSIDC:<user>)'],
+  ['withIam', (t) => t.withIam, 'the token, not an IAM identity, names the database user'],
+  ['clusterId', (t) => t.clusterId !== undefined, 'it names the cluster for the credential APIs; give its endpoint with --upstream'],
+  ['workgroup', (t) => t.workgroup !== undefined, 'it names the workgroup for GetCredentials; give its endpoint with --upstream'],
+  ['dbGroups', (t) => t.dbGroups.length > 0, 'group membership comes from the Identity Center directory'],
+  ['autoCreate', (t) => t.autoCreate, 'Redshift creates Identity Center users itself'],
+  ['durationSeconds', (t) => t.durationSeconds !== undefined, 'the token\'s lifetime is set by Identity Center'],
+  ['profile', (t) => t.profile !== undefined, 'no AWS credentials are used: no credential API is called'],
+  ['assumeRoleArn', (t) => t.assumeRoleArn !== undefined, 'no AWS credentials are used: no credential API is called'],
+  ['users', (t) => Object.keys(t.users ?? {}).length > 0, 'every local user connects as the signed-in person'],
+];
+
+function checkIdcTarget(t: TargetConfig, n: FieldNamer): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const p = (field: ConfigField, message: string): void => {
+    out.push({ field, message });
+  };
+  const idc = n(t.idcIssuerUrl !== undefined ? 'target.idcIssuerUrl' : 'target.idcTokenCommand');
+  for (const [key, set, why] of NOT_FOR_IDC) {
+    if (set(t)) p(`target.${key}`, `cannot be used with ${idc}: ${why}`);
+  }
+  if (!t.upstreamHost) {
+    p('target.upstreamHost', `is missing: an Identity Center listener logs in at the endpoint itself, so give ${n('target.upstreamHost')} HOST[:PORT] (the cluster's or the workgroup's endpoint)`);
+  }
+  if (!Number.isInteger(t.upstreamPort) || t.upstreamPort < 1 || t.upstreamPort > 65535) {
+    p('target.upstreamPort', 'port must be 1–65535');
+  }
+  if (t.idcIssuerUrl !== undefined) {
+    if (!/^https?:\/\/[^/]/.test(t.idcIssuerUrl)) p('target.idcIssuerUrl', 'must be an http(s) URL, e.g. https://identitycenter.amazonaws.com/ssoins-1234567890abcdef');
+    if (t.idcRegion === undefined) p('target.idcRegion', `is missing: give the region of the Identity Center instance with ${n('target.idcRegion')}`);
+  } else if (t.idcRegion !== undefined) {
+    p('target.idcRegion', `needs ${n('target.idcIssuerUrl')} (the sign-in it names the region of)`);
+  }
+  // The drivers check idc_region the same way (BrowserIdcAuthPlugin REGION_PATTERN).
+  if (t.idcRegion !== undefined && !/^[a-z]{2,3}(-[a-z]+)+-\d+$/.test(t.idcRegion)) p('target.idcRegion', 'is not an AWS region name (like us-east-1)');
+  if (t.idcTokenCommand !== undefined && t.idcTokenCommand.trim() === '') p('target.idcTokenCommand', 'must not be empty');
+  if (t.awsEndpointUrl && !/^https?:\/\/[^/]/.test(t.awsEndpointUrl)) p('target.awsEndpointUrl', 'must be an http(s) URL');
+  for (const [field, value] of [['target.idcNamespace', t.idcNamespace], ['target.idcDisplayName', t.idcDisplayName]] as const) {
+    if (value !== undefined && (value.length === 0 || value.includes('\0'))) p(field, 'must be non-empty text without NUL characters');
+  }
+  return out;
 }

@@ -7,8 +7,10 @@ import { ClientError } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { connectTls } from '../upstream/connect-tls.js';
 import { startupMessage } from '../protocol/frontend-messages.js';
-import { login, UpstreamLoginError, UpstreamProtocolError } from '../upstream/login.js';
+import { idcStartupParams, login, sessionUser, UpstreamLoginError, UpstreamProtocolError } from '../upstream/login.js';
 import type { BackendKey } from '../upstream/login.js';
+import { IdcToken } from '../credentials/idc-token.js';
+import type { LoginSecret } from '../upstream/auth/auth-exchange.js';
 import type { UpstreamEndpoint } from '../upstream/upstream-endpoint.js';
 import { UpstreamAuthError } from '../upstream/auth/auth-exchange.js';
 import type { ResolvedLogin, Target } from './target.js';
@@ -51,13 +53,17 @@ export async function openUpstream(target: Target, clientParams: ReadonlyMap<str
       throw err;
     }
     try {
-      return await attempt(resolved, connection, clientParams, database, signal);
+      return await attempt(target, resolved, connection, clientParams, database, signal);
     } catch (err) {
-      // A cached credential can stop working before its expiry (the user was altered, the cluster restored):
-      // drop it and try once more with a new one rather than failing every connection until it expires.
+      // A cached credential can stop working before its expiry (the user was altered, the cluster restored, an
+      // Identity Center token revoked): drop it and try once more with a new one rather than failing every
+      // connection until it expires.
       const refused = err instanceof UpstreamLoginError && CREDENTIAL_REFUSED.has(err.fields.code as never);
-      if (retried || !refused || signal.aborted) throw translate(err, resolved, database);
-      target.invalidate(resolved);
+      // A refused token is dropped even on the last attempt: it must never be sent again.
+      if (refused && (resolved.credential instanceof IdcToken || (!retried && !signal.aborted))) target.invalidate(resolved);
+      if (retried || !refused || signal.aborted) {
+        throw resolved.credential instanceof IdcToken ? translateIdc(err, target, database) : translate(err, resolved, database);
+      }
     }
   }
 }
@@ -83,19 +89,29 @@ function discard(connection: Promise<Connection>): void {
   connection.then((c) => c.socket.destroy(), () => undefined);
 }
 
-async function attempt(resolved: ResolvedLogin, connection: Promise<Connection>,
+async function attempt(target: Target, resolved: ResolvedLogin, connection: Promise<Connection>,
   clientParams: ReadonlyMap<string, string>, database: string, signal: AbortSignal): Promise<UpstreamSession> {
+  const credential = resolved.credential;
   let startup: Buffer;
+  let secret: LoginSecret;
   try {
-    startup = checkedStartup(upstreamParams(clientParams, resolved.credential.user, database), resolved.credential.user);
+    if (credential instanceof IdcToken) {
+      startup = checkedStartup(idcStartupParams(clientParams, database, target.idc ?? {}), credential.user);
+      secret = { token: () => credential.value };
+    } else {
+      startup = checkedStartup(upstreamParams(clientParams, credential.user, database), credential.user);
+      secret = { user: credential.user, password: credential.password };
+    }
   } catch (err) {
     discard(connection);
     throw err;
   }
   const { endpoint, socket } = await connection;
   try {
-    const result = await login(socket, startup, { user: resolved.credential.user, password: resolved.credential.password }, signal);
-    return { socket, endpoint, dbUser: resolved.credential.user, database, credentialExpiresAt: resolved.credential.expiresAt, ...result };
+    const result = await login(socket, startup, secret, signal);
+    // With Identity Center only Redshift knows the user (AWSIDC:<person>) until it says so at login.
+    const dbUser = credential instanceof IdcToken ? sessionUser(result.statusFrames) ?? credential.user : credential.user;
+    return { socket, endpoint, dbUser, database, credentialExpiresAt: credential.expiresAt, ...result };
   } catch (err) {
     socket.destroy();
     throw err;
@@ -161,6 +177,51 @@ function translate(err: unknown, resolved: ResolvedLogin, database: string): unk
       message: err.message,
       hint: 'The cluster may be restarting or unreachable; try again shortly.',
     }, { cause: err });
+  }
+  return err;
+}
+
+/**
+ * An Identity Center login that failed, for the person at the tool. Redshift's texts for a refused token (Amazon
+ * Redshift Management Guide, "Troubleshooting Identity Center authentication"): "Token credentials expired or
+ * invalid", "invalid token", "Invalid scope. User's credentials are not authorized to connect to Amazon Redshift",
+ * 'identity provider type "awsidc" is not supported', "AWS IdC identity provider does not exist". The refused
+ * token has already been dropped (target.invalidate), so the next connection gets a new one.
+ */
+function translateIdc(err: unknown, target: Target, database: string): unknown {
+  if (err instanceof ClientError) return err;
+  if (err instanceof UpstreamLoginError) {
+    const f = err.fields;
+    const said = `Redshift said: ${f.message}`;
+    if (CREDENTIAL_REFUSED.has(f.code as never)) {
+      const scope = /scope|not authorized|not assigned/i.test(f.message);
+      const expired = /expired/i.test(f.message);
+      return new ClientError({
+        code: SqlState.InvalidAuthorizationSpecification,
+        message: scope ? 'Redshift refused the IAM Identity Center login: your Identity Center user may not connect to this cluster'
+          : expired ? 'Redshift refused the IAM Identity Center token: it has expired'
+            : 'Redshift refused the IAM Identity Center token',
+        detail: said,
+        hint: scope ? 'Ask an administrator to assign your Identity Center user (or a group of yours) to the cluster\'s Identity Center application, and check that the token has the redshift:connect scope.'
+          : 'refusalHint' in target.source ? target.source.refusalHint : 'Connect again to get a new token.',
+      }, { cause: err });
+    }
+    if (/identity provider|idp_type|awsidc/i.test(f.message)) {
+      return new ClientError({ code: f.code, message: f.message, detail: `while logging in to database "${database}" with IAM Identity Center`,
+        hint: f.hint ?? 'Identity Center is not set up for this cluster or workgroup (or for this --idc-namespace): an administrator enables it in the Redshift console, or start the proxy without --idc-issuer-url.' }, { cause: err });
+    }
+    return new ClientError({ code: f.code, message: f.message, detail: f.detail ?? `while logging in to database "${database}" with IAM Identity Center`,
+      hint: f.hint ?? (f.code === SqlState.InvalidCatalogName ? 'Check the database name in your tool\'s connection settings.'
+        : 'Redshift refused the session while logging in: check the connection settings and options your tool sends.') }, { cause: err });
+  }
+  if (err instanceof UpstreamAuthError) {
+    return new ClientError({ code: SqlState.SqlserverRejectedEstablishmentOfSqlconnection,
+      message: `IAM Identity Center login to Redshift failed: ${err.reason}`,
+      hint: 'Check that --upstream names the endpoint of a cluster or workgroup with Identity Center enabled.' }, { cause: err });
+  }
+  if (err instanceof UpstreamProtocolError) {
+    return new ClientError({ code: SqlState.SqlclientUnableToEstablishSqlconnection, message: err.message,
+      hint: 'The cluster may be restarting or unreachable; try again shortly.' }, { cause: err });
   }
   return err;
 }

@@ -10,6 +10,11 @@ import type { AwsSettings } from '../credentials/aws-clients.js';
 import type { CredentialCache } from '../credentials/credential-cache.js';
 import type { CredentialRequest, CredentialSource } from '../credentials/credential-source.js';
 import type { DbCredential } from '../credentials/db-credential.js';
+import { IdcToken } from '../credentials/idc-token.js';
+import { idcTokenSourceFor } from '../credentials/idc-token-source.js';
+import type { IdcTokenSource } from '../credentials/idc-token-source.js';
+import { isIdcTarget } from '../config/validate-config.js';
+import type { IdcStartup } from '../upstream/login.js';
 import { ClusterCredentialsSource } from '../credentials/cluster-credentials.js';
 import { ClusterCredentialsWithIamSource } from '../credentials/cluster-credentials-with-iam.js';
 import { ServerlessCredentialsSource } from '../credentials/serverless-credentials.js';
@@ -24,12 +29,16 @@ import type { UpstreamEndpoint } from '../upstream/upstream-endpoint.js';
 
 export interface ResolvedLogin {
   readonly key: string;
-  readonly credential: DbCredential;
+  /** A temporary password, or (IdC listeners) an Identity Center token. */
+  readonly credential: DbCredential | IdcToken;
   readonly request: CredentialRequest;
 }
 
 export class Target {
-  readonly source: CredentialSource;
+  /** The credential API, or (IdC listeners) where Identity Center tokens come from. */
+  readonly source: CredentialSource | IdcTokenSource;
+  /** IdC listeners: what the startup tells Redshift besides the client's parameters; undefined otherwise. */
+  readonly idc: IdcStartup | undefined;
   private readonly aws: AwsSettings;
   private readonly hint: Omit<HintContext, 'resources'>;
   private readonly extraCaPem: readonly string[] | undefined;
@@ -50,7 +59,12 @@ export class Target {
     this.secureContext = trustStore(this.extraCaPem ?? []);
     const common = { profile: config.profile, region: this.aws.region, endpointUrl: config.awsEndpointUrl,
       assumeRoleArn: config.assumeRoleArn };
-    if (workgroup) {
+    if (isIdcTarget(config)) {
+      // Redshift's own Identity Center login: no credential API at all, the token goes to the endpoint itself.
+      this.source = idcTokenSourceFor(config);
+      this.idc = { namespace: config.idcNamespace, displayName: config.idcDisplayName };
+      this.hint = { ...common, action: this.source.action, iamActions: [], targetName: config.upstreamHost ?? 'the endpoint' };
+    } else if (workgroup) {
       this.source = new ServerlessCredentialsSource({ workgroup, durationSeconds: config.durationSeconds, aws: this.aws, accountHint });
       this.hint = { ...common, action: 'GetCredentials', iamActions: ['redshift-serverless:GetCredentials'], targetName: `workgroup "${workgroup}"` };
     } else if (clusterId) {
@@ -140,18 +154,30 @@ export class Target {
   }
 
   async resolve(request: CredentialRequest, signal?: AbortSignal): Promise<ResolvedLogin> {
-    const key = this.source.keyFor(request);
+    const source = this.source;
+    const key = source.keyFor(request);
+    // The token source keeps its own tokens (and shares one sign-in); its errors already say what to do.
+    if (isTokenSource(source)) return { key, credential: await source.token(signal), request };
     try {
-      const credential = await this.cache.get(key, (s) => this.source.fetch(request, s), signal);
+      const credential = await this.cache.get(key, (s) => source.fetch(request, s), signal);
       return { key, credential, request };
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw describeCredentialFailure(err, { ...this.hint, resources: this.source.resourcesFor(request),
+      throw describeCredentialFailure(err, { ...this.hint, resources: source.resourcesFor(request),
         dbUser: this.source instanceof ClusterCredentialsSource ? request.dbUser : undefined });
     }
   }
 
   invalidate(login: ResolvedLogin): void {
-    this.cache.invalidate(login.key, login.credential);
+    const { credential, key } = login;
+    if (credential instanceof IdcToken) {
+      if (isTokenSource(this.source)) this.source.refused(credential);
+    } else {
+      this.cache.invalidate(key, credential);
+    }
   }
+}
+
+function isTokenSource(source: CredentialSource | IdcTokenSource): source is IdcTokenSource {
+  return 'refused' in source;
 }

@@ -46,6 +46,57 @@ export class UpstreamProtocolError extends Error {
   }
 }
 
+/** What an IAM Identity Center listener tells Redshift in the startup, besides the client's own parameters. */
+export interface IdcStartup {
+  /** `identity_namespace`: which Identity Center application of the cluster; Redshift's default when absent. */
+  readonly namespace?: string | undefined;
+  /** `idc_client_display_name`: the name of the application that logs in. */
+  readonly displayName?: string | undefined;
+}
+
+/** The value we send as `plugin_name` (Redshift records it in STL_CONNECTION_LOG.plugin_name). */
+export const IDC_PLUGIN_NAME = 'redshift-auth-proxy';
+
+/**
+ * Parameters the drivers send to choose Redshift's native identity-provider login; a client's own values for them
+ * are dropped, so that only the proxy decides how it logs in.
+ */
+const NATIVE_AUTH_PARAMS = new Set(['idp_type', 'token_type', 'identity_namespace', 'idc_client_display_name',
+  'plugin_name', 'provider_name']);
+
+/**
+ * The startup parameters of an IAM Identity Center login, as the Redshift drivers build them
+ * (amazon-redshift-jdbc-driver core/v3/ConnectionFactoryImpl.java getParametersForStartup, lines 369-506;
+ * redshift_connector/core.py lines 559-594 and set_idc_plugins_params, lines 2584-2610): `idp_type=AwsIdc`,
+ * `token_type=ACCESS_TOKEN` (what BrowserIdcAuthPlugin sends: the token is Identity Center's own access token),
+ * `identity_namespace` and `idc_client_display_name` when set, and `plugin_name`. No `user`: the token names the
+ * database user, and the JDBC driver leaves `user` out for native logins when it has none (line 412).
+ * The client's other parameters follow in their order, its user name dropped.
+ */
+export function idcStartupParams(client: ReadonlyMap<string, string>, database: string, idc: IdcStartup): Map<string, string> {
+  const params = new Map<string, string>([['database', database]]);
+  for (const [k, v] of client) if (k !== 'user' && k !== 'database' && !NATIVE_AUTH_PARAMS.has(k)) params.set(k, v);
+  params.set('plugin_name', IDC_PLUGIN_NAME);
+  params.set('idp_type', 'AwsIdc');
+  params.set('token_type', 'ACCESS_TOKEN');
+  if (idc.namespace !== undefined) params.set('identity_namespace', idc.namespace);
+  if (idc.displayName !== undefined) params.set('idc_client_display_name', idc.displayName);
+  return params;
+}
+
+/** The `session_authorization` a server reported at login (PostgreSQL and Redshift report it), if any. */
+export function sessionUser(statusFrames: readonly Buffer[]): string | undefined {
+  for (const frame of statusFrames) {
+    if (frame[0] !== BackendCode.ParameterStatus) continue;
+    const body = frame.subarray(5);
+    const nameEnd = body.indexOf(0);
+    if (nameEnd < 0 || body.toString('utf8', 0, nameEnd) !== 'session_authorization') continue;
+    const valueEnd = body.indexOf(0, nameEnd + 1);
+    return body.toString('utf8', nameEnd + 1, valueEnd < 0 ? body.length : valueEnd);
+  }
+  return undefined;
+}
+
 /** `startup` is the StartupMessage to send (see startupMessage), built once by the caller, who also checked its size. */
 export function login(socket: TLSSocket, startup: Buffer, secret: LoginSecret,
   signal?: AbortSignal): Promise<LoginResult> {
