@@ -65,13 +65,14 @@ export class IdcTokenCommand implements IdcTokenSource {
   }
 
   close(): void {
-    for (const child of this.running) child.kill('SIGKILL');
+    for (const child of this.running) killGroup(child);
   }
 
   private run(): Promise<IdcToken> {
     const timeoutMs = this.options.timeoutMs ?? COMMAND_TIMEOUT_MS;
     return new Promise<IdcToken>((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', this.options.command], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // Its own process group, so that a timeout ends the whole pipeline, not only the shell.
+      const child = spawn('/bin/sh', ['-c', this.options.command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       this.running.add(child);
       const out: Buffer[] = [];
       let outBytes = 0;
@@ -79,13 +80,13 @@ export class IdcTokenCommand implements IdcTokenSource {
       let failed: ClientError | undefined;
       const timer = setTimeout(() => {
         failed = commandFailed(`did not finish within ${timeoutMs / 1000} s`);
-        child.kill('SIGKILL');
+        killGroup(child);
       }, timeoutMs);
       child.stdout.on('data', (chunk: Buffer) => {
         outBytes += chunk.length;
         if (outBytes > MAX_OUTPUT) {
           failed ??= commandFailed(`printed more than ${MAX_OUTPUT} bytes, which is not a token`);
-          child.kill('SIGKILL');
+          killGroup(child);
           return;
         }
         out.push(chunk);
@@ -180,4 +181,12 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
       reject(e);
     });
   });
+}
+
+function killGroup(child: ReturnType<typeof spawn>): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
 }

@@ -58,7 +58,9 @@ export async function openUpstream(target: Target, clientParams: ReadonlyMap<str
       // A cached credential can stop working before its expiry (the user was altered, the cluster restored, an
       // Identity Center token revoked): drop it and try once more with a new one rather than failing every
       // connection until it expires.
-      const refused = err instanceof UpstreamLoginError && CREDENTIAL_REFUSED.has(err.fields.code as never);
+      // (For a token, "no such identity provider" is about the cluster, not the token: that one is kept.)
+      const refused = err instanceof UpstreamLoginError && CREDENTIAL_REFUSED.has(err.fields.code as never)
+        && !(resolved.credential instanceof IdcToken && /identity provider/i.test(err.fields.message));
       // A refused token is dropped even on the last attempt: it must never be sent again.
       if (refused && (resolved.credential instanceof IdcToken || (!retried && !signal.aborted))) target.invalidate(resolved);
       if (retried || !refused || signal.aborted) {
@@ -193,22 +195,21 @@ function translateIdc(err: unknown, target: Target, database: string): unknown {
   if (err instanceof UpstreamLoginError) {
     const f = err.fields;
     const said = `Redshift said: ${f.message}`;
+    // Before the generic refusal: these are 28000 too, but no new token would help.
+    if (/identity provider/i.test(f.message)) {
+      return new ClientError({ code: f.code, message: f.message, detail: `while logging in to database "${database}" with IAM Identity Center`,
+        hint: f.hint ?? 'Identity Center is not set up for this cluster or workgroup (or for this --idc-namespace): an administrator enables it in the Redshift console, or start the proxy without --idc-issuer-url.' }, { cause: err });
+    }
     if (CREDENTIAL_REFUSED.has(f.code as never)) {
       const scope = /scope|not authorized|not assigned/i.test(f.message);
-      const expired = /expired/i.test(f.message);
       return new ClientError({
         code: SqlState.InvalidAuthorizationSpecification,
         message: scope ? 'Redshift refused the IAM Identity Center login: your Identity Center user may not connect to this cluster'
-          : expired ? 'Redshift refused the IAM Identity Center token: it has expired'
-            : 'Redshift refused the IAM Identity Center token',
+          : 'Redshift refused the IAM Identity Center token',
         detail: said,
         hint: scope ? 'Ask an administrator to assign your Identity Center user (or a group of yours) to the cluster\'s Identity Center application, and check that the token has the redshift:connect scope.'
           : 'refusalHint' in target.source ? target.source.refusalHint : 'Connect again to get a new token.',
       }, { cause: err });
-    }
-    if (/identity provider|idp_type|awsidc/i.test(f.message)) {
-      return new ClientError({ code: f.code, message: f.message, detail: `while logging in to database "${database}" with IAM Identity Center`,
-        hint: f.hint ?? 'Identity Center is not set up for this cluster or workgroup (or for this --idc-namespace): an administrator enables it in the Redshift console, or start the proxy without --idc-issuer-url.' }, { cause: err });
     }
     return new ClientError({ code: f.code, message: f.message, detail: f.detail ?? `while logging in to database "${database}" with IAM Identity Center`,
       hint: f.hint ?? (f.code === SqlState.InvalidCatalogName ? 'Check the database name in your tool\'s connection settings.'
