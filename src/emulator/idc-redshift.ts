@@ -174,6 +174,13 @@ class IdcSession {
         this.startTls();
         return; // later bytes arrive on the TLS socket
       }
+      if (packet.kind === 'cancel') {
+        // The proxy sends cancels over verified TLS, like any startup packet.
+        this.options.backend.cancel(packet.processId, packet.secretKey);
+        this.socket.end();
+        this.step = 'closed';
+        return;
+      }
       if (packet.kind !== 'startup') throw new Error(`unexpected ${packet.kind} request inside TLS`);
       this.record('client', 'StartupMessage', frame.raw.length);
       this.params = packet.params;

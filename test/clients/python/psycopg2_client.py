@@ -192,7 +192,26 @@ def scenario_replication(port):
         put("message", str(e).replace("\n", " "))
 
 
+def scenario_whoami(port):
+    # An IAM Identity Center listener: no password, whatever user name the tool has; the session is the person's.
+    conn = connect(port, "py_idc")
+    cur = conn.cursor()
+    cur.execute("select current_user, session_user")
+    user, session = cur.fetchone()
+    put("user", user)
+    put("session_user", session)
+    cur.execute("create table idc_py_t (id int primary key, who text default current_user)")
+    cur.execute("insert into idc_py_t (id) values (%s), (%s)", (1, 2))
+    conn.commit()
+    cur.execute("select count(*), min(who) from idc_py_t")
+    count, who = cur.fetchone()
+    put("rows", count)
+    put("owner", who)
+    conn.close()
+
+
 SCENARIOS = {
+    "whoami": scenario_whoami,
     "copy": scenario_copy,
     "named-cursor": scenario_named_cursor,
     "transactions": scenario_transactions,
