@@ -1,6 +1,7 @@
 /**
  * `check`: a doctor for one listener's target. Walks the path a client's connection takes — the AWS identity,
- * a temporary credential, the Redshift endpoint, a verified TLS login, a query — printing each step as passed (✓)
+ * a temporary credential, the Redshift endpoint, a verified TLS login, a query (for an IAM Identity Center
+ * listener: the token, the endpoint, TLS and the code-14 login, a query; check-idc.ts) — printing each step as passed (✓)
  * or failed (✗) with the fix, and skipping what a failure makes pointless. Uses the proxy's own Target and
  * openUpstream, so it sees exactly what a client would. Exit 0 when every step passed, else 1. Prints no secret.
  */
@@ -13,13 +14,14 @@ import type { ResolvedLogin } from '../target/target.js';
 import { probeTarget } from './probe-target.js';
 import type { ProbeOptions, ProbeTarget } from './probe-target.js';
 import { simpleQuery } from './simple-query.js';
+import { idcSteps } from './check-idc.js';
 
 const QUERY = 'select current_user, version()';
 const QUERY_TIMEOUT_MS = 15_000;
 
 type Write = (line: string) => void;
 
-interface Step {
+export interface Step {
   readonly name: string;
   /** Resolves with what was found; throws what went wrong. */
   readonly run: () => Promise<string>;
@@ -106,7 +108,8 @@ export async function runCheck(config: Config, options: ProbeOptions, write: Wri
   write(`redshift-auth-proxy check: listener ${probe.label} → ${t.workgroup ? `workgroup ${t.workgroup}` : t.clusterId ? `cluster ${t.clusterId}` : t.upstreamHost ?? '?'}, as local user "${probe.user}"`);
   let failed = false;
   try {
-    for (const step of steps(probe, options, config)) {
+    // An IAM Identity Center listener uses no AWS credentials: its path is token → TLS → code-14 login → query.
+    for (const step of probe.target.idc ? idcSteps(probe, options, config) : steps(probe, options, config)) {
       if (failed) {
         write(`· ${step.name}: skipped`);
         continue;

@@ -11,6 +11,8 @@ import { pgClient, withClient } from '../support/clients.js';
 import { IDC_USER, startIdcStack } from '../support/idc-stack.js';
 import type { IdcStack } from '../support/idc-stack.js';
 import type { IdcRedshiftEvent } from '../../src/emulator/idc-redshift.js';
+import { runCheck } from '../../src/commands/check.js';
+import type { Config, TargetConfig } from '../../src/config/config.js';
 
 let stack: IdcStack;
 
@@ -157,15 +159,53 @@ describe('an Identity Center listener', () => {
   it('--warm spares log in with the token too', async () => {
     const proxy = await stack.startProxy({}, { warm: 1 });
     const port = proxy.addresses[0]?.port as number;
-    for (let i = 0; i < 3; i++) {
-      const user = await withClient(port, 'analyst', async (c) => (await c.query('select current_user as u')).rows[0].u as string);
-      expect(user).toBe(`AWSIDC:${IDC_USER}`);
-    }
-    expect(proxy.pools[0]?.stats.hits).toBeGreaterThan(0);
+    const pool = proxy.pools[0];
+    const whoami = (): Promise<string> => withClient(port, 'analyst', async (c) => (await c.query('select current_user as u')).rows[0].u as string);
+    expect(await whoami()).toBe(`AWSIDC:${IDC_USER}`);
+    const deadline = Date.now() + 10_000;
+    while ((pool?.size ?? 0) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const hits = pool?.stats.hits ?? 0;
+    expect(await whoami()).toBe(`AWSIDC:${IDC_USER}`);
+    expect(pool?.stats.hits).toBe(hits + 1);
   });
 
   it('no token ever reached the log', () => {
     expect(stack.issuedTokens.length).toBeGreaterThan(3);
     for (const token of stack.issuedTokens) expect(stack.logs.text).not.toContain(token);
+  });
+});
+
+describe('check on an Identity Center listener', () => {
+  const check = async (target: Partial<TargetConfig> = {}): Promise<{ code: number; lines: string[] }> => {
+    const config: Config = { listeners: [{ host: '127.0.0.1', port: 0, target: stack.target(target) }], startupTimeoutMs: 10_000,
+      connectTimeoutMs: 5_000, maxStartupPacket: 10_000, logLevel: 'silent' };
+    const lines: string[] = [];
+    const code = await runCheck(config, { user: 'analyst' }, (l) => lines.push(l));
+    return { code, lines };
+  };
+
+  it('walks token → endpoint → TLS and the code-14 login → select current_user, with no AWS step and no token shown', async () => {
+    await stack.setCommandOutput(await stack.issueToken());
+    const { code, lines } = await check();
+    expect(lines.map((l) => l.slice(0, 2))).toEqual(['re', '✓ ', '✓ ', '✓ ', '✓ ', 'al']);
+    expect(lines[1]).toMatch(/^✓ IAM Identity Center token \(--idc-token-command\): a token for IAM Identity Center user, valid until /);
+    expect(lines[3]).toMatch(/^✓ TLS connection and Identity Center login: verified TLS to localhost:\d+, Redshift took the token \(code 14\) and logged in AWSIDC:alice@example.com to "dev"/);
+    expect(lines[4]).toBe(`✓ select current_user: current_user = AWSIDC:${IDC_USER}`);
+    expect(code).toBe(0);
+    for (const token of stack.issuedTokens) expect(lines.join('\n')).not.toContain(token);
+  });
+
+  it('names the first failing step with its fix and skips the rest', async () => {
+    const failing = await check({ idcTokenCommand: 'exit 1' });
+    expect(failing.code).toBe(1);
+    expect(failing.lines[1]).toMatch(/^✗ IAM Identity Center token \(--idc-token-command\): no IAM Identity Center token: --idc-token-command exited with status 1\n {4}fix: Run the command yourself/);
+    expect(failing.lines.slice(2)).toEqual(['· Redshift endpoint: skipped', '· TLS connection and Identity Center login: skipped',
+      '· select current_user: skipped', 'check failed']);
+    stack.emulator.identityCenter.expireAccessTokens();
+    const refused = await check();
+    expect(refused.lines[3]?.split('\n')).toEqual(['✗ TLS connection and Identity Center login: Redshift refused the IAM Identity Center token',
+      expect.stringMatching(/^ {4}fix: Check that --idc-token-command prints a current IAM Identity Center access token/),
+      '    detail: Redshift said: Token credentials expired or invalid']);
+    await stack.setCommandOutput(await stack.issueToken());
   });
 });
