@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CreateTokenCommand, RegisterClientCommand, SSOOIDCClient, StartDeviceAuthorizationCommand } from '@aws-sdk/client-sso-oidc';
 import { MemoryDataPlane, startEmulator } from '../emulator/index.js';
 import type { DataPlane, Emulator } from '../emulator/index.js';
 
@@ -20,6 +21,11 @@ export const DEMO_ACCOUNT = '123456789012';
 export const DEMO_DB_USER = 'analyst';
 export const DEMO_LOGIN_NAME = `IAM:${DEMO_DB_USER}`;
 export const DEMO_IDENTITY_ARN = `arn:aws:iam::${DEMO_ACCOUNT}:user/demo-analyst`;
+/** `--idc`: the person in the demo's IAM Identity Center, and the database user Redshift makes of them. */
+export const DEMO_IDC_USER = 'analyst@example.com';
+export const DEMO_IDC_LOGIN = `AWSIDC:${DEMO_IDC_USER}`;
+/** The demo Identity Center instance's issuer URL (what --idc-issuer-url would name). */
+export const DEMO_ISSUER_URL = 'https://identitycenter.amazonaws.com/ssoins-demo0000000000';
 
 /** One credential the emulator issued (kept in memory for the self-test; never printed). */
 export interface IssuedCredential {
@@ -103,6 +109,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       allow: (action, resource) => action === 'redshift:GetClusterCredentials' && allowed.has(resource),
     }],
     clusters: [{ id: DEMO_CLUSTER, endpoint: options.endpoint, region: DEMO_REGION }],
+    // The demo's Identity Center: one person, signed in at once (as a browser with a live IdC session would be).
+    identityCenter: { users: [{ userName: DEMO_IDC_USER, accountId: DEMO_ACCOUNT, roleName: 'Analyst' }], autoApprove: true },
     dataPlane,
     lifetimeSeconds: options.lifetimeSeconds,
   });
@@ -115,4 +123,24 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       rmSync(awsDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * An IAM Identity Center access token for the demo person with the redshift:connect scope, from the emulator through
+ * the real SSO-OIDC client: RegisterClient, then the device grant (approved at once by the demo's Identity Center).
+ */
+export async function issueDemoIdcToken(emulatorUrl: string): Promise<string> {
+  const oidc = new SSOOIDCClient({ region: DEMO_REGION, endpoint: emulatorUrl, maxAttempts: 1 });
+  try {
+    const client = await oidc.send(new RegisterClientCommand({ clientName: 'redshift-auth-proxy demo', clientType: 'public',
+      scopes: ['redshift:connect'], grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'], issuerUrl: DEMO_ISSUER_URL }));
+    const device = await oidc.send(new StartDeviceAuthorizationCommand({ clientId: client.clientId, clientSecret: client.clientSecret,
+      startUrl: DEMO_ISSUER_URL }));
+    const token = await oidc.send(new CreateTokenCommand({ clientId: client.clientId, clientSecret: client.clientSecret,
+      grantType: 'urn:ietf:params:oauth:grant-type:device_code', deviceCode: device.deviceCode }));
+    if (!token.accessToken) throw new Error('the demo Identity Center issued no access token');
+    return token.accessToken;
+  } finally {
+    oidc.destroy();
+  }
 }

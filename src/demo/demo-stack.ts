@@ -13,7 +13,7 @@ import { createLogger } from '../ops/logger.js';
 import { startProxy } from '../proxy/proxy.js';
 import type { RunningProxy } from '../proxy/proxy.js';
 import { createDemoCertificates } from './certificates.js';
-import { DEMO_CLUSTER, DEMO_DB_USER, DEMO_LOGIN_NAME, DEMO_REGION, startControlPlane } from './control-plane.js';
+import { DEMO_CLUSTER, DEMO_DB_USER, DEMO_IDC_LOGIN, DEMO_LOGIN_NAME, DEMO_REGION, issueDemoIdcToken, startControlPlane } from './control-plane.js';
 import type { ControlPlane } from './control-plane.js';
 import { DEMO_DATABASE, startEmbeddedDatabase } from './embedded-database.js';
 import { startFakeRedshift } from './fake-redshift.js';
@@ -30,6 +30,11 @@ export interface DemoOptions {
   /** The proxy's log level ('silent' keeps its lines out of the self-test's output). */
   readonly proxyLogLevel: 'info' | 'warn' | 'silent';
   readonly print: Print;
+  /**
+   * Redshift's own IAM Identity Center login instead of GetClusterCredentials: the stand-in offers code 14, the
+   * proxy listens with --idc-token-command, printing a token the demo's Identity Center issued.
+   */
+  readonly idc?: boolean | undefined;
 }
 
 export interface DemoStack {
@@ -44,6 +49,9 @@ export interface DemoStack {
   readonly caPem: string;
   /** Everything the stand-in Redshift reported, oldest first. */
   readonly events: readonly FakeRedshiftEvent[];
+  /** With idc: the file --idc-token-command prints, and a way to put a new token there. */
+  readonly idcTokenFile?: string | undefined;
+  renewIdcToken(): Promise<void>;
   /** Milliseconds each part took to start. */
   readonly timings: Readonly<Record<string, number>>;
   close(): Promise<void>;
@@ -73,7 +81,9 @@ async function assertPortFree(port: number): Promise<void> {
 function describeEvent(e: FakeRedshiftEvent): string {
   switch (e.kind) {
     case 'login':
-      return `session ${e.session}: ${e.tls} md5 login accepted for ${e.user} on "${e.database}" (password valid until ${e.validUntil.toISOString().slice(11, 19)})`;
+      return e.user.startsWith('AWSIDC:')
+        ? `session ${e.session}: ${e.tls} IAM Identity Center login (code 14, token checked with Identity Center) accepted for ${e.user} on "${e.database}" (token valid until ${e.validUntil.toISOString().slice(11, 19)})`
+        : `session ${e.session}: ${e.tls} md5 login accepted for ${e.user} on "${e.database}" (password valid until ${e.validUntil.toISOString().slice(11, 19)})`;
     case 'refused':
       return `session ${e.session}: refused ${e.user ?? '(no user)'} with ${e.code}: ${e.reason}`;
     case 'closed':
@@ -100,7 +110,7 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
     await assertPortFree(options.port);
     // Key generation runs on libuv's thread pool, so it overlaps PGlite's start on the main thread.
     const [started, made] = await Promise.allSettled([
-      timed('database', () => startEmbeddedDatabase([DEMO_LOGIN_NAME])),
+      timed('database', () => startEmbeddedDatabase(options.idc ? [DEMO_LOGIN_NAME, DEMO_IDC_LOGIN] : [DEMO_LOGIN_NAME])),
       timed('certificates', () => createDemoCertificates()),
     ]);
     if (started.status === 'fulfilled') cleanups.push(() => started.value.close());
@@ -122,6 +132,7 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
       backend,
       database: DEMO_DATABASE,
       issued: (user) => control?.plane.roles.get(user),
+      idc: options.idc ? { check: (token) => control?.emulator.identityCenter.validateToken(token), namespace: 'AWSIDC' } : undefined,
       onEvent: (e) => {
         events.push(e);
         if (options.proxyLogLevel !== 'silent') storyLine(print, 'redshift', describeEvent(e));
@@ -139,11 +150,24 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
     const controlPlane = control;
     cleanups.push(() => controlPlane.close());
 
+    const idcTokenFile = path.join(dir, 'idc-token');
+    const renewIdcToken = async (): Promise<void> => {
+      writeFileSync(idcTokenFile, await issueDemoIdcToken(controlPlane.emulator.url), { mode: 0o600 });
+    };
+    if (options.idc) await renewIdcToken();
     const config: Config = {
       listeners: [{
         host: '127.0.0.1',
         port: options.port,
-        target: {
+        target: options.idc ? {
+          upstreamHost: redshift.host,
+          upstreamPort: redshift.port,
+          dbGroups: [],
+          autoCreate: false,
+          withIam: false,
+          idcTokenCommand: `/bin/cat '${idcTokenFile}'`,
+          caFile,
+        } : {
           upstreamHost: redshift.host,
           upstreamPort: redshift.port,
           clusterId: DEMO_CLUSTER,
@@ -178,6 +202,8 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
       caPem: certificates.caPem,
       events,
       timings,
+      idcTokenFile: options.idc ? idcTokenFile : undefined,
+      renewIdcToken,
       close: closeAll,
     };
   } catch (err) {

@@ -2,11 +2,14 @@
  * One connection to the stand-in Redshift, as an explicit state machine:
  *
  *   ssl-request ──'S', TLS handshake──► startup ──AuthenticationMD5Password──► password ──ok──► ready (relay) ─► closed
+ *                                              └─idp_type=AwsIdc: AuthenticationRequest 14─► token ──ok──┘
  *
  * Like a Redshift cluster it speaks TLS only (a plaintext StartupMessage is refused, as by a `hostssl`-only
  * pg_hba.conf), asks for an md5 password with a fresh random salt, and accepts only a password the control-plane
  * emulator issued to that user and only until its VALID UNTIL — afterwards the login fails with 28P01, exactly as
- * PostgreSQL answers an expired password. After login the session's frames are relayed to the shared PGlite backend.
+ * PostgreSQL answers an expired password. With `idc`, a startup asking for Redshift's IAM Identity Center login
+ * is answered with code 14 and the token checked with the emulator (src/emulator/idc-login.ts, shared with the
+ * tests' stand-in); the session runs as AWSIDC:<user>. After login the session's frames are relayed to the shared PGlite backend.
  * https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-START-UP
  */
 import { randomBytes, randomInt } from 'node:crypto';
@@ -22,6 +25,8 @@ import { decodeStartupPacket } from '../protocol/startup-packet.js';
 import type { StartupPacket } from '../protocol/startup-packet.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { checkMd5Password } from './md5-password.js';
+import { AUTH_REQUEST_IDP, checkIdcStartup, idpTokenOf, judgeIdcToken } from '../emulator/idc-login.js';
+import type { IdcTokenCheck } from '../emulator/idc-login.js';
 import type { IssuedPassword } from './md5-password.js';
 import type { BackendSession, SharedBackend } from './shared-backend.js';
 import { scopeNames } from './statement-names.js';
@@ -39,12 +44,15 @@ export interface SessionDeps {
   readonly database: string;
   readonly issued: (user: string) => IssuedPassword | undefined;
   readonly onEvent: (event: FakeRedshiftEvent) => void;
+  /** Redshift's own IAM Identity Center login: the token check and the namespace (absent: not offered). */
+  readonly idc?: { readonly check: IdcTokenCheck; readonly namespace: string } | undefined;
 }
 
 const Step = {
   SslRequest: 'ssl-request',
   Startup: 'startup',
   Password: 'password',
+  Token: 'token',
   Ready: 'ready',
   Closed: 'closed',
 } as const;
@@ -109,6 +117,12 @@ export class FakeRedshiftSession {
           this.onPassword(frame);
           break;
         }
+        case Step.Token: {
+          const frame = this.reader.nextTyped();
+          if (!frame) return;
+          this.onToken(frame);
+          break;
+        }
         case Step.Ready:
           this.relay();
           return;
@@ -160,13 +174,26 @@ export class FakeRedshiftSession {
       return this.refuse({ severity: 'FATAL', code: SqlState.FeatureNotSupported,
         message: `unsupported frontend protocol ${packet.major}.${packet.minor}: server supports 3.0` });
     }
+    this.database = packet.params.get('database') ?? 'dev';
+    this.applicationName = packet.params.get('application_name') ?? '';
+    const idc = this.deps.idc;
+    const asked = idc ? checkIdcStartup(packet.params, idc.namespace) : undefined;
+    if (!idc && packet.params.has('idp_type')) {
+      return this.refuse({ severity: 'FATAL', code: SqlState.InvalidAuthorizationSpecification,
+        message: 'AWS IdC identity provider does not exist' }, 'Identity Center is not enabled on this demo cluster');
+    }
+    if (asked) {
+      if ('fields' in asked) return this.refuse(asked.fields, asked.reason);
+      this.socket.write(AUTH_REQUEST_IDP);
+      this.step = Step.Token;
+      return;
+    }
     this.user = packet.params.get('user') ?? '';
     if (this.user === '') {
       return this.refuse({ severity: 'FATAL', code: SqlState.InvalidAuthorizationSpecification,
         message: 'no PostgreSQL user name specified in startup packet' });
     }
     this.database = packet.params.get('database') ?? this.user;
-    this.applicationName = packet.params.get('application_name') ?? '';
     // https://www.postgresql.org/docs/current/protocol-message-formats.html#PROTOCOL-MESSAGE-FORMATS-AUTHENTICATIONMD5PASSWORD
     this.socket.write(message(BackendCode.Authentication, [int32(AuthCode.MD5Password), bytes(this.salt)]));
     this.step = Step.Password;
@@ -180,6 +207,20 @@ export class FakeRedshiftSession {
       return this.refuse({ severity: 'FATAL', code: SqlState.InvalidPassword,
         message: `password authentication failed for user "${this.user}"` }, verdict.reason);
     }
+    this.admit(verdict.validUntil);
+  }
+
+  private onToken(frame: Frame): void {
+    const idc = this.deps.idc;
+    if (!idc) throw new Error('no Identity Center login was offered');
+    const verdict = judgeIdcToken(idpTokenOf(frame), idc.check, idc.namespace);
+    if (!verdict.ok) return this.refuse(verdict.fields, verdict.reason);
+    this.user = verdict.dbUser;
+    this.admit(verdict.expiresAt);
+  }
+
+  /** The login succeeded (md5 or token): the session starts as this.user. */
+  private admit(validUntil: Date): void {
     if (this.database !== this.deps.database) {
       return this.refuse({ severity: 'FATAL', code: SqlState.InvalidCatalogName,
         message: `database "${this.database}" does not exist`, hint: `This demo serves the database "${this.deps.database}".` });
@@ -194,8 +235,7 @@ export class FakeRedshiftSession {
     this.plain.setTimeout(0);
     this.step = Step.Ready;
     const protocol = this.socket instanceof tls.TLSSocket ? this.socket.getProtocol() ?? 'TLS' : 'none';
-    this.deps.onEvent({ kind: 'login', session: this.id, user: this.user, database: this.database, tls: protocol,
-      validUntil: verdict.validUntil });
+    this.deps.onEvent({ kind: 'login', session: this.id, user: this.user, database: this.database, tls: protocol, validUntil });
   }
 
   /** Whole frames go to the backend as one batch; Terminate ends the session here (PGlite must not exit). */

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import type { DemoCertificates } from './certificates.js';
 import { FakeRedshiftSession } from './fake-redshift-session.js';
-import type { FakeRedshiftEvent } from './fake-redshift-session.js';
+import type { FakeRedshiftEvent, SessionDeps } from './fake-redshift-session.js';
 import type { IssuedPassword } from './md5-password.js';
 import type { SharedBackend } from './shared-backend.js';
 
@@ -23,6 +23,8 @@ export interface FakeRedshiftOptions {
   /** The password the emulator issued to a database user and its VALID UNTIL, if any. */
   readonly issued: (user: string) => IssuedPassword | undefined;
   readonly onEvent?: (event: FakeRedshiftEvent) => void;
+  /** Offer Redshift's own IAM Identity Center login (code 14), tokens checked by `check`. */
+  readonly idc?: SessionDeps['idc'];
 }
 
 export interface FakeRedshift {
@@ -48,6 +50,7 @@ export async function startFakeRedshift(options: FakeRedshiftOptions): Promise<F
       database: options.database,
       issued: options.issued,
       onEvent: options.onEvent ?? (() => undefined),
+      idc: options.idc,
     });
     sessions.add(session);
     socket.once('close', () => sessions.delete(session));

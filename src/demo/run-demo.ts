@@ -4,11 +4,12 @@
  * credential expiry and exits 0 when every step passed, 1 when one failed. Bad usage exits 2.
  */
 import yargs from 'yargs';
-import { DEMO_DB_USER, DEMO_IDENTITY_ARN, DEMO_LOGIN_NAME } from './control-plane.js';
+import { DEMO_DB_USER, DEMO_IDC_LOGIN, DEMO_IDENTITY_ARN, DEMO_LOGIN_NAME } from './control-plane.js';
 import { PortInUseError, startDemoStack } from './demo-stack.js';
 import type { DemoStack } from './demo-stack.js';
 import { DEMO_DATABASE } from './embedded-database.js';
 import { runSelfTest } from './self-test.js';
+import { runIdcSelfTest } from './idc-self-test.js';
 import type { Print } from './story-log.js';
 
 export const EXIT_USAGE = 2;
@@ -20,6 +21,8 @@ export interface DemoArgs {
   /** Seconds each temporary password lives: 60 for the demo, 3 for the self-test unless given. */
   readonly lifetimeSeconds: number;
   readonly selfTest: boolean;
+  /** Redshift's own IAM Identity Center login instead of GetClusterCredentials. */
+  readonly idc: boolean;
 }
 
 /** Parses the demo's flags; returns a usage message instead when they are wrong. */
@@ -31,6 +34,7 @@ export async function parseDemoArgs(argv: readonly string[]): Promise<DemoArgs |
     .option('port', { type: 'number', describe: 'Port of the proxy on 127.0.0.1 (default 5439; 0 picks a free one; self-test default 0)' })
     .option('lifetime', { type: 'number', describe: 'Seconds each temporary password lives (default 60; self-test default 3)' })
     .option('self-test', { type: 'boolean', default: false, describe: 'Run queries through the proxy across a credential expiry, print each step, exit 0 or 1' })
+    .option('idc', { type: 'boolean', default: false, describe: 'Log in with Redshift\'s own IAM Identity Center integration (code 14 and a token) instead of GetClusterCredentials' })
     .example('$0', 'then: psql "host=127.0.0.1 port=5439 dbname=dev user=analyst"')
     .example('$0 --self-test', 'check the whole chain in about ten seconds')
     .strict()
@@ -48,7 +52,30 @@ export async function parseDemoArgs(argv: readonly string[]): Promise<DemoArgs |
   if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < 1 || lifetimeSeconds > 3600) {
     return { usage: '--lifetime must be a whole number of seconds from 1 to 3600' };
   }
-  return { port, lifetimeSeconds, selfTest };
+  return { port, lifetimeSeconds, selfTest, idc: flags.idc };
+}
+
+function printHowToConnectIdc(stack: DemoStack, print: Print): void {
+  const port = stack.port;
+  [
+    '',
+    `redshift-auth-proxy is listening on 127.0.0.1:${port} with an IAM Identity Center listener. Connect with no password:`,
+    '',
+    `  psql "host=127.0.0.1 port=${port} dbname=${DEMO_DATABASE} user=anyone"`,
+    '',
+    '  Try:  select current_user;   -- the person, not a role: ' + DEMO_IDC_LOGIN,
+    '',
+    'What is going on:',
+    `  your tool ─(loopback, no password)─► proxy 127.0.0.1:${port} ─(TLS, verified; idp_type=AwsIdc)─► stand-in Redshift`,
+    `  127.0.0.1:${stack.redshift.port}, which answers AuthenticationRequest 14; the proxy sends the person's Identity Center`,
+    `  access token in an 'i' message, the stand-in checks it with the demo's Identity Center (${stack.control.emulator.url})`,
+    `  and the session runs as ${DEMO_IDC_LOGIN}. No GetClusterCredentials call, no IAM role, no password anywhere.`,
+    `  The token comes from --idc-token-command (here: /bin/cat of ${stack.idcTokenFile ?? '?'}, issued through the real`,
+    '  SSO-OIDC client at start); every tool shares it until it expires or Redshift refuses it.',
+    '',
+    'Press Ctrl-C to stop.',
+    '',
+  ].forEach((line) => print(line));
 }
 
 function printHowToConnect(stack: DemoStack, args: DemoArgs, print: Print): void {
@@ -83,7 +110,7 @@ function printHowToConnect(stack: DemoStack, args: DemoArgs, print: Print): void
 export async function runDemo(args: DemoArgs, print: Print): Promise<number> {
   const started = performance.now();
   print(args.selfTest
-    ? `Self-test: starting the demo with ${args.lifetimeSeconds}-second passwords…`
+    ? args.idc ? 'Self-test: starting the IAM Identity Center demo…' : `Self-test: starting the demo with ${args.lifetimeSeconds}-second passwords…`
     : 'Starting the demo: embedded PostgreSQL, a stand-in Redshift with TLS, a local AWS control plane, the proxy…');
   let stack: DemoStack;
   try {
@@ -92,6 +119,7 @@ export async function runDemo(args: DemoArgs, print: Print): Promise<number> {
       lifetimeSeconds: args.lifetimeSeconds,
       proxyLogLevel: args.selfTest ? 'silent' : 'info',
       print,
+      idc: args.idc,
     });
   } catch (err) {
     if (err instanceof PortInUseError) {
@@ -107,7 +135,7 @@ export async function runDemo(args: DemoArgs, print: Print): Promise<number> {
     `Redshift stand-in ${t.redshift} ms, AWS emulator ${t.emulator} ms, proxy ${t.proxy} ms).`);
 
   if (args.selfTest) {
-    const ok = await runSelfTest(stack, print);
+    const ok = args.idc ? await runIdcSelfTest(stack, print) : await runSelfTest(stack, print);
     await stack.close();
     print(ok
       ? `Self-test passed in ${((performance.now() - started) / 1000).toFixed(1)} s.`
@@ -115,7 +143,8 @@ export async function runDemo(args: DemoArgs, print: Print): Promise<number> {
     return ok ? 0 : 1;
   }
 
-  printHowToConnect(stack, args, print);
+  if (args.idc) printHowToConnectIdc(stack, print);
+  else printHowToConnect(stack, args, print);
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -66,6 +66,22 @@ describe('npm run demo -- --self-test', () => {
     expect(r.stdout, report).toMatch(/Self-test passed in [\d.]+ s\./);
   }, 180_000);
 
+  it('--idc: Redshift\'s own IAM Identity Center login, every step passed, exit 0', async () => {
+    if (!existsSync(DEMO)) throw new Error('dist/src/demo/main.js is missing: npm test runs npm run build first');
+    const r = await runDemo(['--idc', '--self-test', '--port', '0'], 150_000);
+    const report = `exit ${String(r.code)}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+    expect(r.code, report).toBe(0);
+    const passed = r.stdout.split('\n').filter((l) => l.startsWith('PASS  ')).map((l) => l.slice(6).split(' — ')[0]);
+    expect(passed, report).toEqual([
+      'a tool connects with no password and runs as the Identity Center person',
+      'the proxy answered Redshift\'s code 14 with the token, over TLS, and called no credential API',
+      'an expired token is refused with 28000 and a hint, as the tool shows it',
+      'a new token is used by the next connection, no restart',
+    ]);
+    expect(r.stdout, report).toMatch(/current_user = AWSIDC:analyst@example.com/);
+    expect(r.stdout, report).toMatch(/TLSv1\.[23], 0 GetClusterCredentials calls/);
+  }, 180_000);
+
   it('exits 2 on bad usage, naming the flag', async () => {
     if (!existsSync(DEMO)) throw new Error('dist/src/demo/main.js is missing: npm test runs npm run build first');
     const r = await runDemo(['--lifetime', '0'], 30_000);
