@@ -10,7 +10,8 @@ import { FrameReader } from '../protocol/frame-reader.js';
 import type { Frame } from '../protocol/frame-reader.js';
 
 const ROLLBACK = /^\s*(?:ROLLBACK|ABORT)\b(?!\s+(?:TO|PREPARED)\b)/i;
-const ABORTED = errorResponse({
+/** What PostgreSQL answers every statement in a failed transaction block (SQLSTATE 25P02). */
+export const ABORTED = errorResponse({
   severity: 'ERROR',
   code: '25P02',
   message: 'current transaction is aborted, commands ignored until end of transaction block',

@@ -14,6 +14,10 @@ const C = 0x43; // 'C' Close
 const S = 0x53; // 'S' Sync
 const F = 0x46; // 'F' FunctionCall
 const X = 0x58; // 'X' Terminate
+const B = 0x42; // 'B' Bind
+const D = 0x44; // 'D' Describe
+const E = 0x45; // 'E' Execute
+const H = 0x48; // 'H' Flush
 
 const SETTING = /^\s*(?:SET\s+(?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b|SESSION\s+CHARACTERISTICS\b)|RESET\s+)/i;
 const PREPARE = /^\s*PREPARE\s+("(?:[^"]|"")+"|\w+)/i;
@@ -36,6 +40,11 @@ export class SessionTracker {
   inFlight = 0;
   /** Transaction status of the last ReadyForQuery ('I' until the first). */
   status: number = TxStatus.Idle;
+  /**
+   * Extended-protocol messages were sent since the last Sync: a batch is open, and after an error the server would
+   * skip the rest of it up to that Sync.
+   */
+  extOpen = false;
   /** Set when the client sent Terminate: its upstream closing is expected. */
   terminated = false;
   /** Why the session cannot be rebuilt, once something made it so. */
@@ -48,9 +57,9 @@ export class SessionTracker {
   private readonly parsed = new Map<string, Buffer>();
   readonly fromClient = new ClientFrameScanner((type, body) => this.onClientFrame(type, body));
 
-  /** Nothing in flight, not in a transaction: the upstream may be replaced unnoticed. */
+  /** Nothing in flight, no batch open, not in a transaction: the upstream may be replaced unnoticed. */
   get idle(): boolean {
-    return this.inFlight === 0 && this.status === TxStatus.Idle;
+    return this.inFlight === 0 && this.status === TxStatus.Idle && !this.extOpen;
   }
 
   /** Called for every ReadyForQuery the server sends. */
@@ -81,15 +90,26 @@ export class SessionTracker {
         if (body) this.onSql(body.toString('utf8', 0, Math.max(0, body.length - 1)));
         return;
       case S:
+        this.extOpen = false;
+        this.inFlight++;
+        return;
       case F:
         this.inFlight++;
         return;
       case P:
+        this.extOpen = true;
         if (body) this.onParse(body);
         return;
       case C:
+        this.extOpen = true;
         // Close: 'S' statement or 'P' portal, then the name.
         if (body && body[0] === 0x53) this.parsed.delete(cstringAt(body, 1));
+        return;
+      case B:
+      case D:
+      case E:
+      case H:
+        this.extOpen = true;
         return;
       case X:
         this.terminated = true;

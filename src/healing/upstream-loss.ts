@@ -7,11 +7,16 @@ import { errorResponse, readyForQuery } from '../protocol/backend-messages.js';
 import { ClientError } from '../protocol/client-error.js';
 import { TxStatus } from '../protocol/codes.js';
 import { SqlState } from '../protocol/sqlstate.js';
+import { ABORTED } from './failed-transaction.js';
 import type { SessionTracker } from './session-tracker.js';
 
+/**
+ * `skipToSync`: an extended-protocol batch was open (messages sent after the last Sync); like the server after an
+ * error, the session drops the client's messages up to its Sync and answers that with ReadyForQuery in `status`.
+ */
 export type LossPlan =
-  | { readonly kind: 'heal'; readonly reply?: Buffer }
-  | { readonly kind: 'failed-transaction'; readonly reply?: Buffer; readonly firstError?: Buffer }
+  | { readonly kind: 'heal'; readonly reply?: Buffer; readonly skipToSync?: boolean }
+  | { readonly kind: 'failed-transaction'; readonly reply?: Buffer; readonly firstError?: Buffer; readonly skipToSync?: boolean }
   | { readonly kind: 'fatal'; readonly error: ClientError };
 
 /** Decides, and updates the tracker to the status the client is left in. */
@@ -30,16 +35,22 @@ export function planForLoss(tracker: SessionTracker, reason: string): LossPlan {
     hint: inTransaction ? 'Run ROLLBACK and retry the transaction; the proxy reconnects on its own.'
       : 'Retry the statement; the proxy reconnects on its own.' });
   const status = inTransaction ? TxStatus.Failed : TxStatus.Idle;
-  const waiting = tracker.inFlight;
-  let reply: Buffer | undefined;
-  if (waiting > 0) {
-    const parts: Buffer[] = [lostError];
-    for (let i = 0; i < waiting; i++) parts.push(readyForQuery(status));
-    reply = Buffer.concat(parts);
+  // One error per lost statement: each Sync or Query the server will never answer, and an open extended batch
+  // (answered again at its Sync). In a transaction the first says the connection was lost; the rest are refused
+  // as PostgreSQL refuses statements in an aborted transaction (25P02).
+  const statements = tracker.inFlight + (tracker.extOpen ? 1 : 0);
+  const parts: Buffer[] = [];
+  for (let i = 0; i < statements; i++) {
+    parts.push(i > 0 && inTransaction ? ABORTED : lostError);
+    if (i < tracker.inFlight) parts.push(readyForQuery(status));
   }
+  const reply = parts.length > 0 ? Buffer.concat(parts) : undefined;
+  const skipToSync = tracker.extOpen;
   tracker.inFlight = 0;
+  tracker.extOpen = false;
   tracker.status = status;
-  if (!inTransaction) return { kind: 'heal', ...(reply ? { reply } : {}) };
+  const more = { ...(reply ? { reply } : {}), ...(skipToSync ? { skipToSync } : {}) };
+  if (!inTransaction) return { kind: 'heal', ...more };
   // Idle in a transaction: the client is told at its next statement, as PostgreSQL would tell it.
-  return { kind: 'failed-transaction', ...(reply ? { reply } : { firstError: lostError }) };
+  return { kind: 'failed-transaction', ...(reply ? more : { firstError: lostError }) };
 }

@@ -46,6 +46,8 @@ export const FrontendCode = {
    * Int32 length (counts itself), the token, a NUL. See upstream/auth/idp-token.ts.
    */
   IdpToken: 0x69,
+  /** 'S' — Sync. */
+  Sync: 0x53,
 } as const;
 
 /** Authentication request codes (the int32 after 'R'). */

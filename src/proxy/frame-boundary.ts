@@ -26,10 +26,16 @@ export class FrameBoundary {
     return this.remaining === 0 && this.headerFill === 0;
   }
 
-  observe(chunk: Buffer): void {
+  /**
+   * Follows `chunk`. With `stopAtError`, stops where an ErrorResponse starts (at a frame boundary, its type byte
+   * inside this chunk) and returns that offset, having followed only the bytes before it — the relay holds an error
+   * back from there to see whether it is a FATAL announcing the connection's end. Returns -1 when it followed all.
+   */
+  observe(chunk: Buffer, stopAtError = false): number {
     let i = 0;
     const n = chunk.length;
     while (i < n) {
+      if (stopAtError && this.remaining === 0 && this.headerFill === 0 && chunk[i] === BackendCode.ErrorResponse) return i;
       if (this.remaining > 0) {
         if (this.wantStatus) {
           this.lastStatus = chunk[i] as number;
@@ -54,6 +60,7 @@ export class FrameBoundary {
         this.startFrame(this.header[0] as number, this.header.readInt32BE(1));
       }
     }
+    return -1;
   }
 
   private startFrame(type: number, length: number): void {

@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { BackendCode } from '../protocol/codes.js';
+import { decodeErrorFields } from '../protocol/error-fields.js';
 import { TERMINATE } from '../protocol/frontend-messages.js';
 import { FrameBoundary } from './frame-boundary.js';
 import type { SessionTracker } from '../healing/session-tracker.js';
@@ -19,6 +19,13 @@ export interface RelayEnd {
   readonly bytesToUpstream: number;
   /** The client has received only whole messages, so the proxy may still write to it. */
   readonly atBoundary: boolean;
+  /**
+   * What the upstream sent last and the relay held back when the connection ended: an ErrorResponse (normally the
+   * server's FATAL announcing the end) and anything after it. The session decides whether the client sees it.
+   */
+  readonly held?: Buffer;
+  /** A FATAL from the server already reached the client (held past HOLD_MS): nothing more may be said after it. */
+  readonly fatalForwarded?: boolean;
   /**
    * The upstream connection, detached from the relay and left open, when it may serve another client: the client
    * said goodbye (its Terminate was withheld) with nothing in flight, outside a transaction, at a message boundary,
@@ -48,8 +55,13 @@ export function endUpstream(socket: TLSSocket, goodbye: boolean): void {
   setTimeout(() => socket.destroy(), 5_000).unref();
 }
 
-/** How long an unsolicited ErrorResponse from an idle upstream is held back to see whether the connection ends. */
+/**
+ * How long an ErrorResponse is held back to see whether the connection ends: an unsolicited one from an idle
+ * upstream, and a FATAL at any time (the server closes right after one).
+ */
 const HOLD_MS = 250;
+/** An ErrorResponse larger than this is not read for its severity (errors are a few hundred bytes). */
+const MAX_HELD_ERROR = 64 * 1024;
 /**
  * PostgreSQL sends a large result 8 KB at a time, each write one TLS record and one 'data' event here. A chunk at
  * least this large means a result is streaming in: the client socket is corked until the end of the event-loop turn,
@@ -88,6 +100,9 @@ export class Relay {
     if (!this.ended) this.client.resume();
   };
   private holdTimer: NodeJS.Timeout | undefined;
+  /** The held bytes start with a FATAL (the session is told, and the client sees it only if the connection stays). */
+  private heldFatal = false;
+  private fatalForwarded = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private resolveDone!: (end: RelayEnd) => void;
   private readonly onClientData: (chunk: Buffer) => void;
@@ -196,29 +211,66 @@ export class Relay {
   }
 
   private onUpstreamData(chunk: Buffer): void {
+    if (this.ended) return;
     if (this.held) {
       this.held.push(chunk);
+      if (this.holdTimer === undefined) this.judgeHeld();
       return;
     }
-    // An ErrorResponse nobody asked for (nothing in flight) usually announces the server ending the connection
-    // (administrator command, restart). Hold it briefly: if the connection then ends, the session can be healed
-    // and the client need never see it.
-    if (this.tracker && this.tracker.inFlight === 0 && this.toClient.atBoundary && chunk[0] === BackendCode.ErrorResponse) {
-      this.held = [chunk];
+    // Bytes up to an ErrorResponse go on at once; from there they are held until the error is whole and judged.
+    const at = this.toClient.observe(chunk, true);
+    if (at < 0) {
+      this.writeToClient(chunk);
+      return;
+    }
+    if (at > 0) this.writeToClient(chunk.subarray(0, at));
+    this.held = [chunk.subarray(at)];
+    this.judgeHeld();
+  }
+
+  /**
+   * The held bytes start with an ErrorResponse. A FATAL announces the server ending the connection, and an
+   * unsolicited error (nothing in flight) usually does too (administrator command, restart): hold it briefly, so
+   * that if the connection then ends the session decides what the client hears — its own 08006 and a heal, or the
+   * server's FATAL and a close, never both. Any other error goes on at once.
+   */
+  private judgeHeld(): void {
+    const bytes = this.held && this.held.length > 1 ? Buffer.concat(this.held) : (this.held?.[0] as Buffer);
+    this.held = [bytes];
+    if (bytes.length < 5) return;
+    const length = bytes.readInt32BE(1);
+    const whole = bytes.length >= 1 + length;
+    if (!whole && length <= MAX_HELD_ERROR) return;
+    this.heldFatal = whole && isFatal(bytes.subarray(5, 1 + length));
+    const unsolicited = this.tracker !== undefined && this.tracker.inFlight === 0;
+    if (this.heldFatal || unsolicited) {
       this.holdTimer = setTimeout(() => this.releaseHeld(), HOLD_MS);
       return;
     }
-    this.forwardToClient(chunk);
+    this.releaseHeld();
   }
 
   private releaseHeld(): void {
     const held = this.held;
     this.held = undefined;
-    if (held) for (const c of held) this.forwardToClient(c);
+    this.holdTimer = undefined;
+    if (this.heldFatal) this.fatalForwarded = true;
+    this.heldFatal = false;
+    if (!held) return;
+    // The error itself goes on as it is; what follows it is relayed as if it had just arrived.
+    const first = held[0] as Buffer;
+    const end = Math.min(first.length, 1 + first.readInt32BE(1));
+    this.forwardToClient(first.subarray(0, end));
+    if (end < first.length && !this.ended) this.onUpstreamData(first.subarray(end));
   }
 
   private forwardToClient(chunk: Buffer): void {
     this.toClient.observe(chunk);
+    this.writeToClient(chunk);
+  }
+
+  /** Writes relayed bytes the boundary tracker has already followed. */
+  private writeToClient(chunk: Buffer): void {
     this.bytesToClient += chunk.length;
     if (chunk.length >= BATCH_CHUNK && !this.batching) {
       this.batching = true;
@@ -238,7 +290,8 @@ export class Relay {
     clearTimeout(this.holdTimer);
     clearTimeout(this.idleTimer);
     const reusable = closedBy === 'client' && this.reusable();
-    // The held message, if any, dies with the connection it announced.
+    // The held message, if any, dies with the connection it announced (the session decides what the client hears).
+    const held = this.held ? Buffer.concat(this.held) : undefined;
     this.held = undefined;
     this.client.off('data', this.onClientData);
     this.client.off('end', this.onClientEnd);
@@ -255,7 +308,8 @@ export class Relay {
       endUpstream(this.upstream, this.terminateWithheld);
     }
     this.resolveDone({ closedBy, reason, bytesToClient: this.bytesToClient, bytesToUpstream: this.bytesToUpstream,
-      atBoundary: this.toClient.atBoundary, ...(kept ? { kept } : {}) });
+      atBoundary: this.toClient.atBoundary, ...(kept ? { kept } : {}), ...(held ? { held } : {}),
+      ...(this.fatalForwarded ? { fatalForwarded: true } : {}) });
   }
 
   /** The client left cleanly and the upstream connection is between statements, with nothing unsent. */
@@ -274,4 +328,10 @@ export class Relay {
     guardErrors(this.upstream);
     return this.upstream;
   }
+}
+
+/** An ErrorResponse body whose severity is FATAL or PANIC: the server ends the connection after it. */
+function isFatal(body: Buffer): boolean {
+  const severity = decodeErrorFields(body).severity;
+  return severity === 'FATAL' || severity === 'PANIC';
 }

@@ -9,11 +9,13 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../ops/logger.js';
-import { AUTHENTICATION_OK, backendKeyData } from '../protocol/backend-messages.js';
+import { AUTHENTICATION_OK, backendKeyData, readyForQuery } from '../protocol/backend-messages.js';
+import { decodeErrorFields } from '../protocol/error-fields.js';
 import { ClientError } from '../protocol/client-error.js';
 import { TxStatus } from '../protocol/codes.js';
 import type { BackendKey } from '../upstream/login.js';
 import { FailedTransaction } from '../healing/failed-transaction.js';
+import { SkipToSync } from '../healing/skip-to-sync.js';
 import { reconnect } from '../healing/reconnect.js';
 import type { Reconnected } from '../healing/reconnect.js';
 import { SessionTracker } from '../healing/session-tracker.js';
@@ -51,7 +53,7 @@ export interface SessionDeps {
   readonly log: Logger;
 }
 
-export type SessionState = 'awaiting-startup' | 'authenticating' | 'logging-in' | 'relaying' | 'released' | 'failed-transaction' | 'healing' | 'closed';
+export type SessionState = 'awaiting-startup' | 'authenticating' | 'logging-in' | 'relaying' | 'released' | 'failed-transaction' | 'skipping' | 'healing' | 'closed';
 
 
 export interface SessionSummary {
@@ -84,6 +86,8 @@ export class Session {
   private key: BackendKey | undefined;
   private readonly tracker = new SessionTracker();
   private failed: FailedTransaction | undefined;
+  /** Stops the skip to Sync after a loss inside an extended batch (set while it runs). */
+  private offSkip: (() => void) | undefined;
   private bytes = { toClient: 0, toUpstream: 0 };
   heals = 0;
   releases = 0;
@@ -129,7 +133,7 @@ export class Session {
       this.relay.close(error.message, error.toErrorResponse());
       return;
     }
-    if (this.state === 'healing' || this.state === 'failed-transaction') {
+    if (this.state === 'healing' || this.state === 'failed-transaction' || this.state === 'skipping') {
       this.endWith(error);
       return;
     }
@@ -245,8 +249,16 @@ export class Session {
       this.close(end);
       return;
     }
+    // One error per lost statement (docs/ARCHITECTURE.md): either the server's FATAL and a close, or the proxy's
+    // own 08006 ERROR and a session that goes on — never both.
+    if (end.fatalForwarded) {
+      this.close(end);
+      return;
+    }
     if (this.deps.limits.heal === false) {
-      this.endWith(new ClientError({ code: SqlState.ConnectionFailure, message: `the connection to Redshift was lost (${end.reason})`,
+      const serverFatal = fatalFrame(end.held);
+      if (serverFatal) this.endWithFrame(serverFatal, end);
+      else this.endWith(new ClientError({ code: SqlState.ConnectionFailure, message: `the connection to Redshift was lost (${end.reason})`,
         detail: 'Any transaction in progress was rolled back by the server.', hint: 'Reconnect.' }), end);
       return;
     }
@@ -256,13 +268,56 @@ export class Session {
       return;
     }
     if (plan.reply) this.client.write(plan.reply);
+    if (plan.skipToSync) {
+      this.skipToSync(plan.kind, end.reason);
+      return;
+    }
     if (plan.kind === 'heal') {
       void this.heal(end.reason);
       return;
     }
+    this.enterFailedTransaction(plan.firstError);
+  }
+
+  private enterFailedTransaction(firstError: Buffer | undefined, pending?: Buffer): void {
     this.state = 'failed-transaction';
-    this.failed = new FailedTransaction(plan.firstError);
+    this.failed = new FailedTransaction(firstError);
     this.client.on('data', this.onFailedData);
+    this.client.resume();
+    if (pending && pending.length > 0) this.onFailedData(pending);
+  }
+
+  /** The loss was reported inside an open extended batch: drop the client's messages up to its Sync, as the server would. */
+  private skipToSync(then: 'heal' | 'failed-transaction', reason: string): void {
+    this.state = 'skipping';
+    const skip = new SkipToSync();
+    const onSkipData = (chunk: Buffer): void => {
+      let outcome;
+      try {
+        outcome = skip.consume(chunk);
+      } catch {
+        this.client.off('data', onSkipData);
+        this.client.destroy();
+        this.close();
+        return;
+      }
+      if (outcome.kind === 'skipping') return;
+      this.client.off('data', onSkipData);
+      if (outcome.kind === 'terminate') {
+        this.client.end();
+        this.close();
+        return;
+      }
+      this.client.write(readyForQuery(this.tracker.status));
+      if (then === 'failed-transaction') {
+        this.enterFailedTransaction(undefined, outcome.rest);
+        return;
+      }
+      this.client.pause();
+      void this.heal(reason, outcome.rest);
+    };
+    this.offSkip = () => this.client.off('data', onSkipData);
+    this.client.on('data', onSkipData);
     this.client.resume();
   }
 
@@ -316,6 +371,13 @@ export class Session {
   }
 
 
+  /** Passes the server's own FATAL ErrorResponse on and ends the session, as the server ended its connection. */
+  private endWithFrame(frame: Buffer, end: RelayEnd): void {
+    this.deps.log.info({ client: this.clientAddress, user: this.summary.localUser }, 'session ended by Redshift');
+    if (!this.client.destroyed) this.client.end(frame);
+    this.close(end);
+  }
+
   /** Writes a FATAL error and ends the session. */
   private endWith(error: ClientError, end?: RelayEnd): void {
     this.deps.log.info({ client: this.clientAddress, user: this.summary.localUser, sqlstate: error.code, err: error.message,
@@ -352,7 +414,8 @@ export class Session {
   private close(end?: RelayEnd): void {
     if (this.state === 'closed') return;
     if (this.state === 'relaying' && !end) return; // the relay reports its own end
-    const working = this.state !== 'relaying' && this.state !== 'released' && this.state !== 'failed-transaction';
+    const working = this.state !== 'relaying' && this.state !== 'released' && this.state !== 'failed-transaction'
+      && this.state !== 'skipping';
     this.state = 'closed';
     clearTimeout(this.startupTimer);
     // The connection ends with the session, as PostgreSQL closes it after Terminate; a client that only waits for
@@ -364,6 +427,7 @@ export class Session {
     }
     this.client.off('data', this.onFailedData);
     this.client.off('data', this.onReleasedData);
+    this.offSkip?.();
     if (this.key) this.deps.cancelKeys.release(this.key.processId);
     // Stops a login or heal in progress (nothing else listens: not worth an Error's stack for every session).
     if (working && !this.abort.signal.aborted) this.abort.abort(new Error('client went away'));
@@ -387,4 +451,13 @@ function peerOf(client: Socket): string {
   // Unix-socket peers have no address; say so rather than "unknown:0".
   if (client.remoteAddress === undefined) return 'unix socket';
   return `${client.remoteAddress}:${client.remotePort ?? 0}`;
+}
+
+/** The first frame of what the relay held back, when it is a whole FATAL (or PANIC) ErrorResponse. */
+function fatalFrame(held: Buffer | undefined): Buffer | undefined {
+  if (!held || held.length < 5) return undefined;
+  const end = 1 + held.readInt32BE(1);
+  if (end < 5 || held.length < end) return undefined;
+  const { severity } = decodeErrorFields(held.subarray(5, end));
+  return severity === 'FATAL' || severity === 'PANIC' ? held.subarray(0, end) : undefined;
 }

@@ -28,4 +28,21 @@ describe('FrameBoundary', () => {
       expect(t.atBoundary).toBe(boundaries.includes(cut));
     }
   });
+
+  it('with stopAtError, stops where an ErrorResponse starts, whatever the chunking', () => {
+    // DataRow, then ErrorResponse 'E' (len 4 + "SFATAL\0\0"), then nothing: the stop is at offset 12.
+    const error = Buffer.concat([Buffer.from('45', 'hex'), Buffer.from('0000000c', 'hex'), Buffer.from('SFATAL\0\0')]);
+    const stream = Buffer.concat([STREAM.subarray(0, 12), error]);
+    for (let cut = 0; cut <= 12; cut++) {
+      const t = new FrameBoundary();
+      expect(t.observe(stream.subarray(0, cut), true)).toBe(-1);
+      expect(t.observe(stream.subarray(cut), true)).toBe(12 - cut);
+      expect(t.atBoundary).toBe(true);
+      expect(t.frames).toBe(1);
+    }
+    // Without it, the error is followed like any frame.
+    const plain = new FrameBoundary();
+    expect(plain.observe(stream)).toBe(-1);
+    expect(plain.frames).toBe(2);
+  });
 });
