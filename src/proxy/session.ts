@@ -235,7 +235,9 @@ export class Session {
       return;
     }
     if (this.tracker.terminated) {
-      // The client said goodbye (Terminate); whichever socket closed first, the client ended the session.
+      // The client said goodbye (Terminate); whichever socket closed first, the client ended the session. What the
+      // server still said (a FATAL for a Terminate in the middle of COPY) reaches the client, as it would directly.
+      if (end.held && !this.client.destroyed) this.client.write(end.held);
       this.close({ ...end, closedBy: 'client', reason: 'client sent Terminate' });
       return;
     }
@@ -255,8 +257,14 @@ export class Session {
       this.close(end);
       return;
     }
+    const serverFatal = fatalFrame(end.held);
+    // The server ended the connection over the client's own bytes (a protocol violation, class 08): as the server,
+    // end the session with its FATAL — healing would only replay the same bytes.
+    if (serverFatal && sqlstateOf(serverFatal).startsWith('08')) {
+      this.endWithFrame(serverFatal, end);
+      return;
+    }
     if (this.deps.limits.heal === false) {
-      const serverFatal = fatalFrame(end.held);
       if (serverFatal) this.endWithFrame(serverFatal, end);
       else this.endWith(new ClientError({ code: SqlState.ConnectionFailure, message: `the connection to Redshift was lost (${end.reason})`,
         detail: 'Any transaction in progress was rolled back by the server.', hint: 'Reconnect.' }), end);
@@ -460,4 +468,8 @@ function fatalFrame(held: Buffer | undefined): Buffer | undefined {
   if (end < 5 || held.length < end) return undefined;
   const { severity } = decodeErrorFields(held.subarray(5, end));
   return severity === 'FATAL' || severity === 'PANIC' ? held.subarray(0, end) : undefined;
+}
+
+function sqlstateOf(errorFrame: Buffer): string {
+  return decodeErrorFields(errorFrame.subarray(5)).code;
 }
