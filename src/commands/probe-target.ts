@@ -7,6 +7,7 @@ import type { Config, ListenerConfig } from '../config/config.js';
 import { CredentialCache } from '../credentials/credential-cache.js';
 import { ConfiguredTarget } from '../target/configured-target.js';
 import type { Target } from '../target/target.js';
+import { idcSignInFor } from '../signin/idc-sign-in.js';
 
 export interface ProbeOptions {
   /** The local user name a client would send (default: the login name of this process). */
@@ -57,6 +58,12 @@ function defaultUser(): string {
 export function probeTarget(config: Config, options: ProbeOptions): ProbeTarget {
   const listener = pickListener(config, options.listener);
   const cache = new CredentialCache({ maxCallsPerMinute: 5 });
-  const target = new ConfiguredTarget(listener.target, cache, config.connectTimeoutMs);
-  return { listener, label: labelOf(listener), target, cache, user: options.user ?? defaultUser(), close: () => cache.close() };
+  // An IdC listener's check signs in as a client would (the shared token cache first, a new sign-in if needed).
+  const signIn = idcSignInFor({ ...config, listeners: [listener] });
+  const target = new ConfiguredTarget(listener.target, cache, config.connectTimeoutMs, undefined, signIn);
+  return { listener, label: labelOf(listener), target, cache, user: options.user ?? defaultUser(),
+    close: () => {
+      cache.close();
+      signIn?.close();
+    } };
 }

@@ -5,6 +5,8 @@
 import type { CredentialRequest } from './credential-source.js';
 import type { IdcToken } from './idc-token.js';
 import { IdcTokenCommand } from './idc-token-command.js';
+import { IdcSignInSource } from './idc-sign-in-source.js';
+import type { TokenProvider } from '../signin/index.js';
 
 export interface IdcTokenSource {
   /** A short name for logs and errors: "IAM Identity Center sign-in", "--idc-token-command". */
@@ -21,8 +23,19 @@ export interface IdcTokenSource {
   close(): void;
 }
 
-/** The token source of an IdC listener's settings (validate-config.ts has checked them). */
-export function idcTokenSourceFor(settings: { readonly idcTokenCommand?: string | undefined }): IdcTokenSource {
+/** What an IdC listener's token source is made from (validate-config.ts has checked the settings). */
+export interface IdcSettings {
+  readonly idcTokenCommand?: string | undefined;
+  readonly idcIssuerUrl?: string | undefined;
+  readonly idcRegion?: string | undefined;
+}
+
+/** --idc-token-command when given, else the sign-in for --idc-issuer-url in --idc-region (shared by every listener). */
+export function idcTokenSourceFor(settings: IdcSettings, signIn: TokenProvider | undefined): IdcTokenSource {
   if (settings.idcTokenCommand !== undefined) return new IdcTokenCommand({ command: settings.idcTokenCommand });
-  throw new Error('IAM Identity Center sign-in is not available in this build yet: give --idc-token-command');
+  if (settings.idcIssuerUrl === undefined || settings.idcRegion === undefined) {
+    throw new Error('an Identity Center listener needs --idc-issuer-url and --idc-region, or --idc-token-command');
+  }
+  if (!signIn) throw new Error('no IAM Identity Center sign-in is available here: give --idc-token-command');
+  return new IdcSignInSource(settings.idcIssuerUrl, settings.idcRegion, signIn);
 }

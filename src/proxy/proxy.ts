@@ -13,6 +13,7 @@ import { ConfiguredTarget } from '../target/configured-target.js';
 import type { Target } from '../target/target.js';
 import { listenerSecurity } from '../front-door/listener-security.js';
 import { WarmPool } from '../target/warm-pool.js';
+import { idcSignInFor } from '../signin/idc-sign-in.js';
 import { DirectDialer } from '../target/direct-dialer.js';
 
 /** Spares of a warm pool kept for one upstream in all, per --warm spare of one parameter set (--warm-total default). */
@@ -56,10 +57,12 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
     },
   });
   const budget = new ConnectionBudget(config.maxConnections);
+  // One IAM Identity Center sign-in for every IdC listener that has no --idc-token-command: one tab for all tools.
+  const signIn = idcSignInFor(config);
   const targets = config.listeners.map((l) => ({
     listener: l,
     config: l.target,
-    target: new ConfiguredTarget(l.target, cache, config.connectTimeoutMs, (ms) => metrics.upstreamConnected(ms)),
+    target: new ConfiguredTarget(l.target, cache, config.connectTimeoutMs, (ms) => metrics.upstreamConnected(ms), signIn),
   }));
   const cancelKeys = new CancelKeys();
   // One deadline for every upstream handshake (client logins, heals, spares): the time a client has to log in.
@@ -84,6 +87,7 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
     cache.close();
+    signIn?.close();
     throw err;
   }
   for (const l of listeners) log.info({ address: l.address.address, port: l.address.port, listener: l.label }, 'listening');
@@ -98,6 +102,7 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
       for (const p of pools) p?.shutdown();
       await Promise.all(listeners.map((l) => l.close(graceMs)));
       cache.close();
+      signIn?.close();
     },
   };
 }

@@ -10,6 +10,7 @@ import type { TargetConfig } from '../config/config.js';
 import type { CredentialCache } from '../credentials/credential-cache.js';
 import type { CredentialRequest } from '../credentials/credential-source.js';
 import type { UpstreamEndpoint } from '../upstream/upstream-endpoint.js';
+import type { TokenProvider } from '../signin/index.js';
 import { Target } from './target.js';
 import type { ResolvedLogin } from './target.js';
 
@@ -20,8 +21,8 @@ export class ConfiguredTarget extends Target {
   private readonly routes = new WeakMap<CredentialRequest, Target>();
 
   constructor(private readonly settings: TargetConfig, private readonly sharedCache: CredentialCache,
-    private readonly timeoutMs: number, private readonly onConnected?: (ms: number) => void) {
-    super(settings, sharedCache, timeoutMs);
+    private readonly timeoutMs: number, private readonly onConnected?: (ms: number) => void, signIn?: TokenProvider) {
+    super(settings, sharedCache, timeoutMs, signIn);
   }
 
   override requestFor(clientUser: string, database: string): CredentialRequest {

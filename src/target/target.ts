@@ -13,6 +13,7 @@ import type { DbCredential } from '../credentials/db-credential.js';
 import { IdcToken } from '../credentials/idc-token.js';
 import { idcTokenSourceFor } from '../credentials/idc-token-source.js';
 import type { IdcTokenSource } from '../credentials/idc-token-source.js';
+import type { TokenProvider } from '../signin/index.js';
 import { isIdcTarget } from '../config/validate-config.js';
 import type { IdcStartup } from '../upstream/login.js';
 import { ClusterCredentialsSource } from '../credentials/cluster-credentials.js';
@@ -45,8 +46,9 @@ export class Target {
   private readonly secureContext: SecureContext;
   private endpointPromise: Promise<UpstreamEndpoint> | undefined;
 
+  /** @param signIn the proxy's one IAM Identity Center sign-in, for IdC listeners without --idc-token-command. */
   constructor(private readonly config: TargetConfig, private readonly cache: CredentialCache,
-    private readonly connectTimeoutMs: number) {
+    private readonly connectTimeoutMs: number, signIn?: TokenProvider) {
     const facts = config.upstreamHost ? parseRedshiftHost(config.upstreamHost) : undefined;
     const clusterId = config.clusterId ?? (facts?.kind === 'provisioned' ? facts.clusterId : undefined);
     const workgroup = config.workgroup ?? (facts?.kind === 'serverless' && !config.clusterId ? facts.workgroup : undefined);
@@ -61,7 +63,7 @@ export class Target {
       assumeRoleArn: config.assumeRoleArn };
     if (isIdcTarget(config)) {
       // Redshift's own Identity Center login: no credential API at all, the token goes to the endpoint itself.
-      this.source = idcTokenSourceFor(config);
+      this.source = idcTokenSourceFor(config, signIn);
       this.idc = { namespace: config.idcNamespace, displayName: config.idcDisplayName };
       this.hint = { ...common, action: this.source.action, iamActions: [], targetName: config.upstreamHost ?? 'the endpoint' };
     } else if (workgroup) {

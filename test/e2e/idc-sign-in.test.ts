@@ -1,0 +1,56 @@
+/**
+ * An IdC listener with no --idc-token-command: its token comes from the sign-in (src/signin) — the issuer URL and
+ * region of --idc-issuer-url/--idc-region, scope redshift:connect, the AWS CLI's token cache — and ten tools
+ * connecting at once open exactly one browser tab. The browser is the test browser (BROWSER), approving on the
+ * emulator's Identity Center page.
+ */
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '../support/clients.js';
+import { IDC_USER, ISSUER_URL, startIdcStack } from '../support/idc-stack.js';
+import type { IdcStack } from '../support/idc-stack.js';
+
+let stack: IdcStack;
+let home: string;
+let tabs: string;
+
+beforeAll(async () => {
+  home = mkdtempSync(path.join(tmpdir(), 'rap-idc-home-'));
+  tabs = path.join(home, 'tabs.log');
+  writeFileSync(tabs, '');
+  process.env.HOME = home;
+  process.env.BROWSER = `${process.execPath} ${path.join(import.meta.dirname, '../support/test-browser.mjs')}`;
+  process.env.TEST_BROWSER_LOG = tabs;
+  stack = await startIdcStack();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('an IdC listener signing in on demand', () => {
+  it('ten tools at once: one sign-in, one tab, every session as the person; later tools reuse it', async () => {
+    const proxy = await stack.startProxy({ idcTokenCommand: undefined, idcIssuerUrl: ISSUER_URL, idcRegion: 'us-east-1',
+      awsEndpointUrl: stack.emulator.url });
+    const port = proxy.addresses[0]?.port as number;
+    const approvals = stack.emulator.identityCenter.approvals;
+    const whoami = (i: number): Promise<string> => withClient(port, `tool${i}`, async (c) => (await c.query('select current_user as u')).rows[0].u as string);
+    const users = await Promise.all(Array.from({ length: 10 }, (_, i) => whoami(i)));
+    expect(new Set(users)).toEqual(new Set([`AWSIDC:${IDC_USER}`]));
+    expect(readFileSync(tabs, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(stack.emulator.identityCenter.approvals - approvals).toBe(1);
+    expect(await whoami(10)).toBe(`AWSIDC:${IDC_USER}`);
+    expect(readFileSync(tabs, 'utf8').trim().split('\n')).toHaveLength(1);
+    // The sign-in is the AWS CLI's: one token file in ~/.aws/sso/cache, mode 0600; the token never logged.
+    const cacheDir = path.join(home, '.aws', 'sso', 'cache');
+    const files = readdirSync(cacheDir).filter((f) => f.endsWith('.json'));
+    const tokenFile = files.map((f) => path.join(cacheDir, f)).find((f) => (JSON.parse(readFileSync(f, 'utf8')) as { startUrl?: string }).startUrl === ISSUER_URL);
+    expect(tokenFile).toBeDefined();
+    expect(statSync(tokenFile as string).mode & 0o777).toBe(0o600);
+    const token = (JSON.parse(readFileSync(tokenFile as string, 'utf8')) as { accessToken: string }).accessToken;
+    expect(stack.emulator.identityCenter.validateToken(token, 'redshift:connect')?.userName).toBe(IDC_USER);
+    expect(stack.logs.text).not.toContain(token);
+  });
+});
