@@ -47,10 +47,14 @@ export function formatPath(p: Path): string {
   return p.map((s, i) => (typeof s === 'number' ? `[${s}]` : `${i > 0 ? '.' : ''}${String(s)}`)).join('');
 }
 
-/** The 1-based line of the deepest node on `p` that exists (the key's line for a map entry). */
-function lineOf(doc: Document, lines: LineCounter, p: Path): number {
+/**
+ * The 1-based line of the node at `p` (the key's line for a map entry). When `p` does not exist (a required key
+ * that is missing), the line of the mapping that lacks it; undefined when that is the whole document, which has
+ * no line of its own (its first line holds some other key).
+ */
+function lineOf(doc: Document, lines: LineCounter, p: Path): number | undefined {
   let node: unknown = doc.contents;
-  let offset = (doc.contents?.range?.[0]) ?? 0;
+  let offset: number | undefined;
   for (const seg of p) {
     if (isMap(node)) {
       const pair = node.items.find((it) => isScalar(it.key) && it.key.value === seg);
@@ -66,7 +70,7 @@ function lineOf(doc: Document, lines: LineCounter, p: Path): number {
       break;
     }
   }
-  return lines.linePos(offset).line;
+  return offset === undefined ? undefined : lines.linePos(offset).line;
 }
 
 function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
@@ -160,7 +164,10 @@ export function parseConfigFile(source: string, file: string): LoadedConfigFile 
       return `${name}:${e.linePos?.[0].line ?? 1}: ${first}`;
     }));
   }
-  const at = (p: Path): string => `${name}:${lineOf(doc, lines, p)}:`;
+  const at = (p: Path): string => {
+    const line = lineOf(doc, lines, p);
+    return line === undefined ? `${name}:` : `${name}:${line}:`;
+  };
   const parsed = fileSchema.safeParse(doc.toJS() ?? {}, { error: issueMessage });
   if (!parsed.success) throw new ConfigFileError(schemaProblems(parsed.error, at));
   const config = configFromFile(parsed.data, path.dirname(path.resolve(file)));

@@ -80,6 +80,15 @@ logLevel: loud
     ]);
   });
 
+  it('reports a missing key at the mapping that lacks it, and a missing top-level key without a line', () => {
+    // Line 1 holds logLevel: the file has no line for listeners, so no line is named (it once said proxy.yaml:1).
+    expect(problemsOf('logLevel: info\nhttpListen: 9090\n')).toEqual(['proxy.yaml: listeners is required']);
+    expect(problemsOf('logLevel: info\nlisteners:\n  - listen: 127.0.0.1:6000\n    name: a\n'))
+      .toEqual(['proxy.yaml:3: listeners[0].target is required']);
+    expect(problemsOf('logLevel: info\nlisteners:\n  - target:\n      upstream: h\n      clientTls: 1\n  - name: b\n'))
+      .toEqual(['proxy.yaml:5: listeners[0].target.clientTls is not a setting here', 'proxy.yaml:6: listeners[1].target is required']);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     const [problem] = problemsOf('listeners:\n  - target: {clusterId: a\n');
     expect(problem).toMatch(/^proxy\.yaml:\d+: /);

@@ -55,7 +55,9 @@ describe('flags to Config', () => {
   });
 
   it('reports every problem with the flag it concerns', async () => {
-    const c = await parse(['--db-user', 'a', '--duration', '60', '--listen', '0.0.0.0:5439']);
+    await expect(parse(['--db-user', 'a', '--duration', '60'])).rejects.toThrow(/--duration expects a whole number of seconds from 900 to 3600/);
+    const c = { ...(await parse(['--db-user', 'a', '--listen', '0.0.0.0:5439'])) };
+    c.listeners = c.listeners.map((l) => ({ ...l, target: { ...l.target, durationSeconds: 60 } }));
     const problems = validateConfig(c).join('\n');
     expect(problems).toMatch(/--upstream/);
     expect(problems).toMatch(/--duration must be .*900 to 3600/);

@@ -37,7 +37,7 @@ describe('redshift-auth-proxy executable', () => {
   it('exits 2 and names the flag on bad usage', async () => {
     const r = run(['--upstream', 'h', '--duration', '60']);
     expect(await r.exit).toBe(2);
-    expect(r.stderr()).toMatch(/--duration must be/);
+    expect(r.stderr()).toMatch(/--duration expects a whole number of seconds from 900 to 3600/);
     const unknown = run(['--no-such-flag']);
     expect(await unknown.exit).toBe(2);
   });
