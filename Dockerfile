@@ -1,10 +1,13 @@
 # syntax=docker/dockerfile:1
-# redshift-auth-proxy container image.
-#   docker build -t redshift-auth-proxy .
-#   docker run --rm -e AWS_PROFILE=analytics -v ~/.aws:/home/node/.aws:ro redshift-auth-proxy \
+# redshift-auth-proxy container image: Node 24 (the current LTS), runs as the unprivileged user `node` (uid 1000).
+#   docker build -t redshift-auth-proxy:local .
+#   docker run --rm -e AWS_PROFILE=analytics -v ~/.aws:/home/node/.aws:ro redshift-auth-proxy:local \
 #     --listen 127.0.0.1:5439 --upstream my-cluster.abc123xyz.us-east-1.redshift.amazonaws.com
-# The proxy lets clients in without a password, so it listens on loopback: run it where the client shares its
-# network namespace (a Kubernetes pod, docker compose `network_mode: service:proxy`); see config/.
+# By default the proxy listens on 127.0.0.1:5439 inside the container, for clients that share its network
+# namespace (a Kubernetes pod, docker compose `network_mode: service:proxy`). To serve other hosts, listen on
+# 0.0.0.0 with client authentication: REDSHIFT_AUTH_PROXY_CLIENT_PASSWORD (SCRAM-SHA-256) and/or --client-ca, with
+# --client-tls-cert/--client-tls-key; the proxy refuses a non-loopback listener without it. See config/ and
+# docs/SECURITY.md. test/ops/image-build.test.ts runs this file's COPY and RUN steps without a Docker daemon.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -12,7 +15,8 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci
+# --ignore-scripts: package.json's `prepare` builds, and the sources are not here yet (they are built below).
+RUN npm ci --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
 RUN npm run build
@@ -22,7 +26,8 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+# --ignore-scripts: no compiler here for `prepare`; the compiled code comes from the build stage.
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
 # The node images' unprivileged user (uid 1000).
 USER node
@@ -32,6 +37,4 @@ ENV REDSHIFT_AUTH_PROXY_HTTP_LISTEN=127.0.0.1:9090
 EXPOSE 5439 9090
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["node", "dist/src/admin/healthcheck.js"]
 ENTRYPOINT ["node", "dist/src/bin.js"]
-# Loopback only: listening on 0.0.0.0 needs client authentication on the listener (a later issue); until then
-# share the client's network namespace instead of publishing the port.
 CMD ["--listen", "127.0.0.1:5439"]
