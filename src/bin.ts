@@ -2,6 +2,10 @@
 /** The executable: runs the CLI and turns its result into the process exit status. */
 import { hideBin } from 'yargs/helpers';
 import { main } from './cli.js';
+import { quietSdkNodeNotice } from './ops/node-support.js';
+
+// Before any AWS client exists (the SDK decides when the first one is made).
+quietSdkNodeNotice();
 
 main(hideBin(process.argv)).then(
   (code) => {
