@@ -27,7 +27,12 @@ const SIGNALS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = process.env): CliProcess {
   if (!existsSync(BIN)) throw new Error('dist/src/bin.js is missing: npm test runs npm run build first');
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return runExecutable(process.execPath, [BIN, ...args], env);
+}
+
+/** Any program (the single-file executable, an installed bin) watched the same way as runCli's. */
+export function runExecutable(file: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): CliProcess {
+  const child = spawn(file, [...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => {
