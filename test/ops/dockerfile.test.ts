@@ -13,43 +13,11 @@ import { buildParser } from '../../src/cli.js';
 import type { Flags } from '../../src/config/from-flags.js';
 import { configFromFlags } from '../../src/config/from-flags.js';
 import { isLoopback } from '../../src/config/validate-config.js';
+import { execForm, readDockerfile, steps } from './dockerfile.js';
+import type { Stage } from './dockerfile.js';
 
-interface Instruction {
-  readonly op: string;
-  readonly args: string;
-}
-
-interface Stage {
-  readonly from: string;
-  readonly name: string | undefined;
-  readonly steps: Instruction[];
-}
-
-/** Instructions, with line continuations joined, comments dropped and ARG defaults substituted in FROM. */
-function parseDockerfile(text: string): Stage[] {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  const args = new Map<string, string>();
-  const stages: Stage[] = [];
-  for (const line of lines) {
-    const [, op = '', rest = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
-    const upper = op.toUpperCase();
-    if (upper === 'ARG' && stages.length === 0) {
-      const [k, v] = rest.split('=');
-      if (k && v) args.set(k, v);
-    } else if (upper === 'FROM') {
-      const [, image = '', name] = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(rest) ?? [];
-      stages.push({ from: image.replace(/\$\{(\w+)\}/g, (_m, k: string) => args.get(k) ?? ''), name, steps: [] });
-    } else {
-      stages[stages.length - 1]?.steps.push({ op: upper, args: rest });
-    }
-  }
-  return stages;
-}
-
-const dockerfile = parseDockerfile(readFileSync('Dockerfile', 'utf8'));
+const dockerfile = readDockerfile();
 const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
-const steps = (stage: Stage | undefined, op: string): string[] => (stage?.steps ?? []).filter((s) => s.op === op).map((s) => s.args);
-const execForm = (args: string): string[] => JSON.parse(args.replace(/^.*?(\[)/, '$1')) as string[];
 
 describe('Dockerfile', () => {
   const build = dockerfile[0];
