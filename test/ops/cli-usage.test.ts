@@ -104,6 +104,17 @@ describe('version and help', () => {
   });
 });
 
+describe('flags and commands stay in step', () => {
+  it('every Flags field configFromFlags reads has a flag some command declares', () => {
+    const src = readFileSync('src/config/from-flags.ts', 'utf8');
+    const body = src.slice(src.indexOf('export interface Flags'), src.indexOf('\n}', src.indexOf('export interface Flags')));
+    const fields = [...body.matchAll(/^\s+(\w+)\?:/gm)].map((m) => (m[1] as string).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
+    expect(fields.length).toBeGreaterThan(20);
+    const declared = new Set(COMMANDS.flatMap((c) => c.groups.flatMap((g) => Object.keys(g.options))));
+    for (const f of fields) expect(declared, `--${f}: add it to a group in src/cli/options.ts`).toContain(f);
+  });
+});
+
 describe('usage errors exit 2 and say what was meant', () => {
   it('suggests the flag for a near miss, names each unknown flag once', async () => {
     const r = await run(['--dbuser', 'analyst', '--bogus-flag', '--upstream', 'h']);
