@@ -132,3 +132,47 @@ describe('config/ examples', () => {
     expect(arr(proxy.command)).toEqual(['--listen', '127.0.0.1:5439']);
   });
 });
+
+describe('the image the examples run', () => {
+  const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+  /** docs/PERFORMANCE.md, `node dist/scripts/measure-rss.js 200 20` on Node 24 (the image's Node): idle and peak RSS. */
+  const MEASURED_IDLE_MB = 99;
+  const MEASURED_PEAK_MB = 208;
+  const mebibytes = (q: unknown): number => {
+    const m = /^(\d+)(Mi|Gi)$/.exec(String(q));
+    return m ? Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1) * 1.048576 : Number.NaN;
+  };
+
+  it('is one name everywhere, redshift-auth-proxy:<package version>; compose files build it from the Dockerfile', () => {
+    let seen = 0;
+    for (const name of readdirSync(DIR).filter((n) => /\.ya?ml$/.test(n))) {
+      for (const doc of parseAllDocuments(readFileSync(path.join(DIR, name), 'utf8')).map((d) => obj(d.toJS()))) {
+        const services = Object.values(obj(doc.services)).map(obj);
+        const spec = doc.kind === 'Pod' ? obj(doc.spec) : obj(obj(obj(doc.spec).template).spec);
+        const containers = [...arr(spec.initContainers), ...arr(spec.containers)].map(obj);
+        for (const c of [...services, ...containers].filter(isProxyImage)) {
+          seen++;
+          expect(c.image, name).toBe(`redshift-auth-proxy:${version}`);
+          if (services.includes(c)) expect(obj(c.build), name).toEqual({ context: '..', dockerfile: 'Dockerfile' });
+        }
+      }
+    }
+    expect(seen).toBeGreaterThanOrEqual(4);
+  });
+
+  it('requests memory for the measured idle RSS and limits above the measured peak', () => {
+    let seen = 0;
+    for (const name of readdirSync(DIR).filter((n) => /\.ya?ml$/.test(n))) {
+      for (const doc of parseAllDocuments(readFileSync(path.join(DIR, name), 'utf8')).map((d) => obj(d.toJS()))) {
+        const spec = obj(obj(obj(doc.spec).template).spec);
+        for (const c of [...arr(spec.initContainers), ...arr(spec.containers)].map(obj).filter(isProxyImage)) {
+          seen++;
+          const resources = obj(c.resources);
+          expect(mebibytes(obj(resources.requests).memory) / 1.25, `${name} request`).toBeGreaterThanOrEqual(MEASURED_IDLE_MB);
+          expect(mebibytes(obj(resources.limits).memory) / 1.5, `${name} limit`).toBeGreaterThanOrEqual(MEASURED_PEAK_MB);
+        }
+      }
+    }
+    expect(seen).toBeGreaterThanOrEqual(2);
+  });
+});
