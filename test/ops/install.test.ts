@@ -1,12 +1,12 @@
 /**
  * What `npm pack` makes and what `npm install -g` of it gives, from a copy of the source tree that was never
- * built (no dist/): `prepare` builds, the tarball carries the CLI (dist/src/bin.js) and not the demo, the
+ * built (no dist/, as a fresh clone): `npm ci` runs `prepare`, which builds, the tarball carries the CLI (dist/src/bin.js) and not the demo, the
  * emulator, the tests or the scripts, every README link points at a file the tarball has, and the installed
  * command runs with only production dependencies installed (npm does not install a package's devDependencies).
  * Uses the npm registry through the local npm cache (--prefer-offline) for the dependencies that are not bundled.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -36,14 +36,15 @@ async function sourceCopy(): Promise<string> {
     mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     cpSync(path.join(ROOT, f), path.join(dir, f));
   }
-  // The dependencies as `npm ci` installs them (a link, to keep the test fast); prepare needs the compiler.
-  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   return dir;
 }
 
 beforeAll(async () => {
   const clone = await sourceCopy();
-  expect(existsSync(path.join(clone, 'dist'))).toBe(false);
+  // As a user would after cloning: npm ci (prepare builds dist/), then npm pack. A real node_modules, not a link
+  // to ours: npm pack copies the bundled dependencies' whole tree from it.
+  await run('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], clone);
+  expect(existsSync(path.join(clone, 'dist', 'src', 'bin.js'))).toBe(true);
   const out = path.join(work, 'out');
   mkdirSync(out);
   const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', out], clone);
@@ -62,8 +63,12 @@ describe('npm pack and npm install -g', () => {
     for (const f of packed) {
       expect(f, f).not.toMatch(/^(dist\/src\/(demo|emulator)\/|dist\/(test|scripts)\/|test\/|scripts\/|src\/)/);
     }
-    // The AWS SDK travels inside the tarball (bundleDependencies): a global install does not read our lockfile.
-    expect(packed.some((f) => f.startsWith('node_modules/@aws-sdk/client-redshift/'))).toBe(true);
+    // The AWS SDK travels inside the tarball with its whole dependency tree (bundleDependencies): a global install
+    // does not read our lockfile.
+    const bundled = new Set(packed.filter((f) => /^node_modules\/(@[^/]+\/)?[^/]+\/package\.json$/.test(f)));
+    for (const p of ['@aws-sdk/client-redshift', '@aws-sdk/core', '@smithy/core', '@smithy/types']) {
+      expect(bundled, p).toContain(`node_modules/${p}/package.json`);
+    }
   });
 
   it('ships every file the packed README links to', () => {
@@ -84,5 +89,11 @@ describe('npm pack and npm install -g', () => {
     const installed = readdirSync(path.join(prefix, 'lib', 'node_modules', 'redshift-auth-proxy', 'node_modules'));
     expect(installed).toContain('yargs');
     for (const dev of ['typescript', 'vitest', 'esbuild', 'postject', 'pg', '@electric-sql']) expect(installed).not.toContain(dev);
+    // The SDK as the lockfile has it, not whatever the registry would resolve today.
+    const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as { packages: Record<string, { version?: string }> };
+    for (const p of ['@aws-sdk/core', '@smithy/core']) {
+      const manifest = path.join(prefix, 'lib', 'node_modules', 'redshift-auth-proxy', 'node_modules', p, 'package.json');
+      expect((JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version, p).toBe(lock.packages[`node_modules/${p}`]?.version);
+    }
   });
 });
