@@ -9,6 +9,7 @@
  */
 import type { RunningProxy } from '../proxy/proxy.js';
 import { formatIdentity, resolveIdentity } from '../credentials/aws-identity.js';
+import { SignInRequiredError } from '../signin/index.js';
 
 export interface TargetProbe {
   readonly listener: string;
@@ -51,6 +52,18 @@ export class Readiness {
       const identityBased = target.source.action !== 'GetClusterCredentials';
       const dbUser = config.dbUser ?? (identityBased ? 'readiness-probe' : undefined);
       try {
+        const source = target.source;
+        if ('refused' in source) {
+          // An IAM Identity Center listener: a probe must never open a browser, so only a cached or refreshed token
+          // (or --idc-token-command's) counts; without one, the first client's connection starts the sign-in.
+          try {
+            const token = await source.token(AbortSignal.timeout(PROBE_TIMEOUT_MS), { interactive: false });
+            return { listener, ok: true, checked: 'credentials', detail: `${source.action}: a token valid until ${token.expiresAt.toISOString()}` };
+          } catch (err) {
+            if (!(err instanceof SignInRequiredError)) throw err;
+            return { listener, ok: true, checked: 'credentials', detail: `${source.action}: nobody signed in yet; the first client's connection starts the sign-in` };
+          }
+        }
         if (dbUser === undefined) {
           return { listener, ok: true, checked: 'aws-identity', detail: formatIdentity(await resolveIdentity(config)) };
         }

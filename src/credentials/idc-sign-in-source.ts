@@ -29,9 +29,10 @@ export class IdcSignInSource implements IdcTokenSource {
     return `idc-sign-in:${this.target.region}:${this.target.startUrl}`;
   }
 
-  async token(signal?: AbortSignal): Promise<IdcToken> {
+  async token(signal?: AbortSignal, options: { readonly interactive?: boolean } = {}): Promise<IdcToken> {
     const refused = this.lastRefused?.value;
-    const got = await this.provider.accessToken(this.target, { signal, ...(refused !== undefined ? { refused } : {}) });
+    const got = await this.provider.accessToken(this.target, { signal, interactive: options.interactive,
+      ...(refused !== undefined ? { refused } : {}) });
     if (got.accessToken === refused) {
       // A provider that cannot replace it yet (the option is new): better to say so than to send it again.
       throw new Error('IAM Identity Center returned the token Redshift just refused; sign in again');

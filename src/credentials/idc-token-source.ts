@@ -13,8 +13,11 @@ export interface IdcTokenSource {
   readonly action: string;
   /** Requests that share one token: all of them (the person is the database user, whatever the client sends). */
   keyFor(request: CredentialRequest): string;
-  /** A token believed current; concurrent callers share one fetch. Fails with a ClientError saying what to do. */
-  token(signal?: AbortSignal): Promise<IdcToken>;
+  /**
+   * A token believed current; concurrent callers share one fetch. Fails with a ClientError saying what to do.
+   * With `interactive: false` no sign-in is started (readiness probes): only a cached or refreshed token.
+   */
+  token(signal?: AbortSignal, options?: { readonly interactive?: boolean }): Promise<IdcToken>;
   /** Redshift refused this token (expired, revoked, wrong audience, user not assigned): never hand it out again. */
   refused(token: IdcToken): void;
   /** What the person should do when Redshift refuses a token from this source (a ClientError hint). */

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../support/clients.js';
 import { IDC_USER, ISSUER_URL, startIdcStack } from '../support/idc-stack.js';
 import type { IdcStack } from '../support/idc-stack.js';
+import { Readiness } from '../../src/admin/readiness.js';
 
 let stack: IdcStack;
 let home: string;
@@ -31,6 +32,15 @@ afterAll(async () => {
 });
 
 describe('an IdC listener signing in on demand', () => {
+  it('a readiness probe never opens a sign-in', async () => {
+    const proxy = await stack.startProxy({ idcTokenCommand: undefined, idcIssuerUrl: ISSUER_URL, idcRegion: 'us-east-1',
+      awsEndpointUrl: stack.emulator.url });
+    const report = await new Readiness(proxy).report();
+    expect(report.targets).toEqual([{ listener: expect.any(String), ok: true, checked: 'credentials',
+      detail: 'IAM Identity Center sign-in: nobody signed in yet; the first client\'s connection starts the sign-in' }]);
+    expect(readFileSync(tabs, 'utf8')).toBe('');
+  });
+
   it('ten tools at once: one sign-in, one tab, every session as the person; later tools reuse it', async () => {
     const proxy = await stack.startProxy({ idcTokenCommand: undefined, idcIssuerUrl: ISSUER_URL, idcRegion: 'us-east-1',
       awsEndpointUrl: stack.emulator.url });
