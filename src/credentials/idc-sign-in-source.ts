@@ -21,8 +21,9 @@ export class IdcSignInSource implements IdcTokenSource {
   /** The last token Redshift refused: the provider must not hand it out again. */
   private lastRefused: IdcToken | undefined;
 
-  constructor(issuerUrl: string, region: string, private readonly provider: TokenProvider) {
-    this.target = { startUrl: issuerUrl, region, scopes: [REDSHIFT_SCOPE] };
+  /** @param displayName --idc-display-name: the application name on the consent page (RegisterClient clientName). */
+  constructor(issuerUrl: string, region: string, private readonly provider: TokenProvider, displayName?: string) {
+    this.target = { startUrl: issuerUrl, region, scopes: [REDSHIFT_SCOPE], ...(displayName !== undefined ? { clientName: displayName } : {}) };
   }
 
   keyFor(): string {

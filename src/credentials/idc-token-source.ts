@@ -31,6 +31,7 @@ export interface IdcSettings {
   readonly idcTokenCommand?: string | undefined;
   readonly idcIssuerUrl?: string | undefined;
   readonly idcRegion?: string | undefined;
+  readonly idcDisplayName?: string | undefined;
 }
 
 /** --idc-token-command when given, else the sign-in for --idc-issuer-url in --idc-region (shared by every listener). */
@@ -40,5 +41,5 @@ export function idcTokenSourceFor(settings: IdcSettings, signIn: TokenProvider |
     throw new Error('an Identity Center listener needs --idc-issuer-url and --idc-region, or --idc-token-command');
   }
   if (!signIn) throw new Error('no IAM Identity Center sign-in is available here: give --idc-token-command');
-  return new IdcSignInSource(settings.idcIssuerUrl, settings.idcRegion, signIn);
+  return new IdcSignInSource(settings.idcIssuerUrl, settings.idcRegion, signIn, settings.idcDisplayName);
 }

@@ -44,7 +44,7 @@ export async function registration(client: SSOOIDCClient, target: SignInTarget, 
   if (usable) return cached;
   const grantTypes = [grant, 'refresh_token'];
   const out = await client.send(new RegisterClientCommand({
-    clientName: `redshift-auth-proxy-${target.sessionName ?? 'legacy'}`,
+    clientName: target.clientName ?? `redshift-auth-proxy-${target.sessionName ?? 'legacy'}`,
     clientType: 'public',
     scopes: [...target.scopes],
     grantTypes,

@@ -17,6 +17,11 @@ export interface SignInTarget {
    * CLI and SDK do (sha1 of the session name), so they and the proxy share the sign-in.
    */
   readonly sessionName?: string | undefined;
+  /**
+   * The application name a new client registration gets (RegisterClient clientName), which the consent page shows:
+   * --idc-display-name for IdC listeners, as the drivers' idc_client_display_name. Default: redshift-auth-proxy-….
+   */
+  readonly clientName?: string | undefined;
 }
 
 /** A usable access token. The token itself never goes to a log, an error or a status page. */

@@ -43,7 +43,7 @@ describe('an IdC listener signing in on demand', () => {
 
   it('ten tools at once: one sign-in, one tab, every session as the person; later tools reuse it', async () => {
     const proxy = await stack.startProxy({ idcTokenCommand: undefined, idcIssuerUrl: ISSUER_URL, idcRegion: 'us-east-1',
-      awsEndpointUrl: stack.emulator.url });
+      awsEndpointUrl: stack.emulator.url, idcDisplayName: 'Analytics BI tools' });
     const port = proxy.addresses[0]?.port as number;
     const approvals = stack.emulator.identityCenter.approvals;
     const whoami = (i: number): Promise<string> => withClient(port, `tool${i}`, async (c) => (await c.query('select current_user as u')).rows[0].u as string);
@@ -51,6 +51,9 @@ describe('an IdC listener signing in on demand', () => {
     expect(new Set(users)).toEqual(new Set([`AWSIDC:${IDC_USER}`]));
     expect(readFileSync(tabs, 'utf8').trim().split('\n')).toHaveLength(1);
     expect(stack.emulator.identityCenter.approvals - approvals).toBe(1);
+    // The consent page's application name is --idc-display-name (RegisterClient clientName), for redshift:connect.
+    const registered = stack.emulator.callLog.filter((c) => c.action === 'RegisterClient' && c.params.clientName === 'Analytics BI tools');
+    expect(registered).toHaveLength(1);
     expect(await whoami(10)).toBe(`AWSIDC:${IDC_USER}`);
     expect(readFileSync(tabs, 'utf8').trim().split('\n')).toHaveLength(1);
     // The sign-in is the AWS CLI's: one token file in ~/.aws/sso/cache, mode 0600; the token never logged.
