@@ -6,7 +6,10 @@
  * from the AWS CLI's token cache, refreshes it, or runs one sign-in shared by every waiting client; a token Redshift
  * refused is handed back as `refused`, so it is never returned again (a refresh or a new sign-in replaces it).
  */
+import { SignInFailedError, SignInRequiredError } from '../signin/index.js';
 import type { SignInTarget, TokenProvider } from '../signin/index.js';
+import { ClientError } from '../protocol/client-error.js';
+import { SqlState } from '../protocol/sqlstate.js';
 import { IdcToken } from './idc-token.js';
 import type { IdcTokenSource } from './idc-token-source.js';
 
@@ -32,13 +35,44 @@ export class IdcSignInSource implements IdcTokenSource {
 
   async token(signal?: AbortSignal, options: { readonly interactive?: boolean } = {}): Promise<IdcToken> {
     const refused = this.lastRefused?.value;
-    const got = await this.provider.accessToken(this.target, { signal, interactive: options.interactive,
-      ...(refused !== undefined ? { refused } : {}) });
+    let got;
+    try {
+      got = await this.provider.accessToken(this.target, { signal, interactive: options.interactive,
+        ...(refused !== undefined ? { refused } : {}) });
+    } catch (err) {
+      throw this.explain(err, signal);
+    }
     if (got.accessToken === refused) {
-      // A provider that cannot replace it yet (the option is new): better to say so than to send it again.
-      throw new Error('IAM Identity Center returned the token Redshift just refused; sign in again');
+      // A provider that cannot replace it (yet): better to say so than to send it again.
+      throw new ClientError({ code: SqlState.InvalidAuthorizationSpecification,
+        message: 'Redshift refused the IAM Identity Center token, and the sign-in has no other one yet',
+        hint: 'Sign in again (redshift-auth-proxy login with the same issuer), then connect again.' });
     }
     return new IdcToken(got.accessToken, got.expiresAt, 'the sign-in');
+  }
+
+  /** A sign-in that did not give a token, as the client's ErrorResponse (a not-interactive miss passes through). */
+  private explain(err: unknown, signal: AbortSignal | undefined): unknown {
+    if (err instanceof ClientError || err instanceof SignInRequiredError) return err;
+    const code = SqlState.InvalidAuthorizationSpecification;
+    const pending = this.provider.pending(this.target);
+    if (signal?.aborted && pending) {
+      // The client's login time ran out while the person signs in: say where, the sign-in goes on for the next try.
+      const enter = pending.userCode !== undefined ? ` and enter the code ${pending.userCode}` : '';
+      return new ClientError({ code, message: `sign in to IAM Identity Center to connect: open ${pending.url}${enter}`,
+        detail: pending.browserOpened ? 'The proxy opened this page in a browser and is waiting for the sign-in.'
+          : 'No browser could be opened on the machine running the proxy; the page can be opened on any device.',
+        hint: 'Finish the sign-in, then connect again: the proxy uses the new session without a restart.' }, { cause: err });
+    }
+    if (signal?.aborted) return err;
+    if (err instanceof SignInFailedError) {
+      return new ClientError({ code, message: err.reason === 'denied' ? 'the IAM Identity Center sign-in was refused in the browser'
+        : `the IAM Identity Center sign-in was not completed: ${err.message}`,
+      hint: 'Connect again to start a new sign-in.' }, { cause: err });
+    }
+    return new ClientError({ code, message: `the IAM Identity Center sign-in failed: ${err instanceof Error ? err.message : String(err)}`,
+      hint: 'Check --idc-issuer-url and --idc-region (the Identity Center instance and its region), and that the proxy can reach IAM Identity Center.' },
+    { cause: err });
   }
 
   refused(token: IdcToken): void {

@@ -8,7 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withClient } from '../support/clients.js';
+import type pg from 'pg';
+import { pgClient, withClient } from '../support/clients.js';
 import { IDC_USER, ISSUER_URL, startIdcStack } from '../support/idc-stack.js';
 import type { IdcStack } from '../support/idc-stack.js';
 import { Readiness } from '../../src/admin/readiness.js';
@@ -24,7 +25,7 @@ beforeAll(async () => {
   process.env.HOME = home;
   process.env.BROWSER = `${process.execPath} ${path.join(import.meta.dirname, '../support/test-browser.mjs')}`;
   process.env.TEST_BROWSER_LOG = tabs;
-  stack = await startIdcStack();
+  stack = await startIdcStack({ autoApprove: false });
 });
 
 afterAll(async () => {
@@ -65,5 +66,20 @@ describe('an IdC listener signing in on demand', () => {
     const token = (JSON.parse(readFileSync(tokenFile as string, 'utf8')) as { accessToken: string }).accessToken;
     expect(stack.emulator.identityCenter.validateToken(token, 'redshift:connect')?.userName).toBe(IDC_USER);
     expect(stack.logs.text).not.toContain(token);
+  });
+
+  it('a sign-in refused in the browser: FATAL 28000 that says so, for the tool', async () => {
+    const proxy = await stack.startProxy({ idcTokenCommand: undefined, idcIssuerUrl: `${ISSUER_URL}-other`, idcRegion: 'us-east-1',
+      awsEndpointUrl: stack.emulator.url });
+    process.env.TEST_BROWSER_DECISION = 'deny';
+    try {
+      const c = pgClient(proxy.addresses[0]?.port as number, 'analyst');
+      const err = await c.connect().then(() => undefined, (e: unknown) => e as pg.DatabaseError);
+      await c.end().catch(() => undefined);
+      expect([err?.code, err?.message, err?.hint]).toEqual(['28000', 'the IAM Identity Center sign-in was refused in the browser',
+        'Connect again to start a new sign-in.']);
+    } finally {
+      delete process.env.TEST_BROWSER_DECISION;
+    }
   });
 });

@@ -34,6 +34,11 @@ export interface IdcStackOptions {
   readonly accessTokenSeconds?: number;
   /** The stand-in's identity namespace (default AWSIDC). */
   readonly namespace?: string;
+  /**
+   * Approve sign-ins at once (default true, which issueToken needs). False: the page waits for the (test) browser's
+   * click, and no token is issued at start.
+   */
+  readonly autoApprove?: boolean;
 }
 
 export interface IdcStack {
@@ -66,7 +71,7 @@ export async function startIdcStack(options: IdcStackOptions = {}): Promise<IdcS
     principals: [testPrincipal],
     dataPlane: createPgDataPlane((sql, params) => bed.superuserQuery(sql, params), { database: 'dev' }),
     identityCenter: { users: [{ userName: IDC_USER, accountId: '123456789012', roleName: 'Analyst' },
-      { userName: IDC_OTHER_USER, accountId: '123456789012', roleName: 'Analyst' }], autoApprove: true,
+      { userName: IDC_OTHER_USER, accountId: '123456789012', roleName: 'Analyst' }], autoApprove: options.autoApprove ?? true,
     ...(options.accessTokenSeconds !== undefined ? { accessTokenSeconds: options.accessTokenSeconds } : {}) },
   });
   const dir = await mkdtemp(path.join(tmpdir(), 'rap-idc-'));
@@ -94,7 +99,7 @@ export async function startIdcStack(options: IdcStackOptions = {}): Promise<IdcS
   const tokenFile = path.join(dir, 'token');
   const tokenCommand = `cat '${tokenFile}'`;
   const setCommandOutput = (text: string): Promise<void> => writeFile(tokenFile, text, { mode: 0o600 });
-  await setCommandOutput(await issueToken());
+  await setCommandOutput(options.autoApprove === false ? '' : await issueToken());
   const caFile = path.join(dir, 'ca.pem');
   await writeFile(caFile, bed.caPem);
   const target = (overrides: Partial<TargetConfig> = {}): TargetConfig => ({
