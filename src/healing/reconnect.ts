@@ -23,6 +23,8 @@ export interface Reconnected {
 export async function reconnect(dialer: UpstreamDialer, params: ReadonlyMap<string, string>, tracker: SessionTracker,
   replayTimeoutMs: number, signal: AbortSignal): Promise<Reconnected> {
   const started = Date.now();
+  const delay = tracker.budget.takeDelay();
+  if (delay > 0) await abortableSleep(delay, signal);
   for (let attempt = 0; ; attempt++) {
     let up: UpstreamSession;
     try {
@@ -47,4 +49,23 @@ export async function reconnect(dialer: UpstreamDialer, params: ReadonlyMap<stri
         detail: err instanceof Error ? err.message : String(err), hint: 'Reconnect.' });
     }
   }
+}
+
+/** Waits, unless the session ends meanwhile (then rejects with the abort reason). */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

@@ -4,7 +4,7 @@
  * consumed here (the client saw them the first time); any error means the session cannot be restored.
  */
 import type { TLSSocket } from 'node:tls';
-import { cstring, message } from '../protocol/builder.js';
+import { byte, bytes, message } from '../protocol/builder.js';
 import type { SessionTracker } from './session-tracker.js';
 import { upstreamExchange } from './upstream-exchange.js';
 
@@ -12,11 +12,11 @@ const SYNC = Buffer.from([0x53, 0, 0, 0, 4]);
 
 /** Resolves with bytes that followed the last ReadyForQuery (normally none). */
 export function replaySession(socket: TLSSocket, tracker: SessionTracker, timeoutMs: number): Promise<Buffer> {
-  const text = tracker.replayText();
+  const text = tracker.replayQuery();
   const parses = tracker.replayParses();
   const out: Buffer[] = [];
-  if (text) out.push(message(0x51, [cstring(text)]));
+  if (text.length > 0) out.push(message(0x51, [bytes(text), byte(0)]));
   if (parses.length > 0) out.push(...parses, SYNC);
-  return upstreamExchange(socket, Buffer.concat(out), (text ? 1 : 0) + (parses.length > 0 ? 1 : 0), timeoutMs,
+  return upstreamExchange(socket, Buffer.concat(out), (text.length > 0 ? 1 : 0) + (parses.length > 0 ? 1 : 0), timeoutMs,
     { doing: 'restoring the session' });
 }

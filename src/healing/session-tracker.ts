@@ -1,76 +1,125 @@
 /**
- * What a session has changed on its server connection, observed from the relayed messages, so that a lost
- * upstream connection can be replaced without the client noticing: session settings (SET/RESET), named prepared
- * statements (protocol Parse and SQL PREPARE), statements in flight and the transaction status. State that cannot
- * be rebuilt (temporary tables, LISTEN, cursors WITH HOLD, advisory locks, SET ROLE / SESSION AUTHORIZATION)
- * marks the session as not healable.
+ * What a session has changed on its server connection, so that a lost upstream connection can be replaced without
+ * the client noticing — counting only what the server confirmed. Client messages are lexed into statements (never
+ * split on a bare `;`) and queued in the order the server answers them; each answer settles its statement: a SET
+ * is kept once CommandComplete `SET` arrives and its transaction commits, a prepared statement once ParseComplete
+ * arrives, and an error drops what it undid. ParameterStatus is the truth for reported settings. What the proxy
+ * cannot prove (set_config(), DO, CALL, LISTEN, SET ROLE, temporary tables, unknown statements, answers that do
+ * not fit the queue) makes the session non-healable; when even a reset could not undo it, or the tracked state
+ * grows past its byte cap, tracking stops, its memory is released, and only statement counts are kept.
  */
 import { TxStatus } from '../protocol/codes.js';
-import { ClientFrameScanner } from './client-frame-scanner.js';
+import { FrameScanner, MAX_INSPECTED_BODY } from './client-frame-scanner.js';
+import { HealBudget } from './heal-budget.js';
+import { ExpectationQueue } from './expectations.js';
+import type { Expectation } from './expectations.js';
+import { classifyText } from './classify-text.js';
+import { OTHER, asciiLower, tagFits } from './statement-kinds.js';
+import type { StatementKind } from './statement-kinds.js';
+import { TrackedSettings } from './tracked-settings.js';
 
-const Q = 0x51; // 'Q' Query
-const P = 0x50; // 'P' Parse
-const C = 0x43; // 'C' Close
-const S = 0x53; // 'S' Sync
-const F = 0x46; // 'F' FunctionCall
-const X = 0x58; // 'X' Terminate
-const B = 0x42; // 'B' Bind
-const D = 0x44; // 'D' Describe
-const E = 0x45; // 'E' Execute
-const H = 0x48; // 'H' Flush
+/** Per-session bytes of tracked state (settings, prepared statements, queued answers) before tracking gives up. */
+export const DEFAULT_MAX_TRACKED_BYTES = 1024 * 1024;
 
-const SETTING = /^\s*(?:SET\s+(?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b|SESSION\s+CHARACTERISTICS\b)|RESET\s+)/i;
-const PREPARE = /^\s*PREPARE\s+("(?:[^"]|"")+"|\w+)/i;
-const DEALLOCATE = /^\s*DEALLOCATE\s+(?:PREPARE\s+)?("(?:[^"]|"")+"|\w+)/i;
-const DISCARD_ALL = /^\s*(?:DISCARD\s+ALL|DEALLOCATE\s+(?:PREPARE\s+)?ALL)\b/i;
-/** A cheap first look: statements without any of these words change nothing the tracker keeps. */
-const INTERESTING = /SET|PREPARE|DEALLOC|DISCARD|LISTEN|TEMP|HOLD|ADVISORY|ROLE|AUTHORIZATION/i;
-/** SELECT … INTO TEMP t (but not INSERT INTO temp …); two linear patterns, never one with nested wildcards. */
-const SELECT_INTO_TEMP = (sql: string): boolean => /\bSELECT\b/i.test(sql) && /(?<!\bINSERT\s+)\bINTO\s+(?:TEMP|TEMPORARY)\b/i.test(sql);
-const UNHEALABLE: Array<[RegExp, string]> = [
-  [/\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP|TEMPORARY)\s+(?:TABLE|VIEW|SEQUENCE)\b/i, 'a temporary table'],
-  [/^\s*LISTEN\b/i, 'LISTEN'],
-  [/\bWITH\s+HOLD\b/i, 'a cursor WITH HOLD'],
-  [/\bpg_(?:try_)?advisory_lock(?:_shared)?\s*\(/i, 'an advisory lock'],
-  [/^\s*SET\s+(?:SESSION\s+)?(?:ROLE|SESSION\s+AUTHORIZATION)\b/i, 'SET ROLE / SESSION AUTHORIZATION'],
-];
+const CLIENT_LIMITS = { Q: MAX_INSPECTED_BODY, P: MAX_INSPECTED_BODY, B: 1024, E: 1024, C: 1024, D: 0, S: 0, F: 0, X: 0, H: 0 };
+const SERVER_LIMITS = { C: 1024, S: 8192, E: 0, V: 0, Z: 1, '1': 0, '3': 0, I: 0, s: 0 };
+/** Reported settings a SET can restore; others (server_version, in_hot_standby…) are not the session's. */
+const SETTABLE_REPORTED = new Set(['application_name', 'client_encoding', 'datestyle', 'intervalstyle', 'timezone',
+  'standard_conforming_strings', 'default_transaction_read_only', 'search_path', 'scram_iterations']);
+const IDENTITY_REPORTED = new Set(['session_authorization', 'is_superuser']);
+/** Client encodings in which every byte below 0x80 is that ASCII character (so quotes and `;` are what they seem). */
+const ASCII_SAFE = /^(?:UTF8|UNICODE|SQL_ASCII|LATIN\d+|ISO_?8859_?\d+|WIN\d+|EUC_\w+|KOI8\w?|MULE_INTERNAL|ISO_8859_\d+)$/i;
 
 export class SessionTracker {
   /** Messages sent that will each be answered by one ReadyForQuery. */
   inFlight = 0;
   /** Transaction status of the last ReadyForQuery ('I' until the first). */
   status: number = TxStatus.Idle;
+  /** Set when the client sent Terminate: its upstream closing is expected. */
+  terminated = false;
+  /** Why the session cannot be rebuilt, once something made it so. */
+  unhealable: string | undefined;
+  /** False once the session did something a reset before reuse cannot undo (or tracking stopped). */
+  resettable = true;
+  /** Tracking stopped (unprovable state or the byte cap): only statement counts are kept. */
+  private counting = false;
+  private readonly settings = new TrackedSettings();
+  private readonly sqlPrepared = new Map<string, string>();
+  private sqlPreparedBytes = 0;
+  /** Protocol-level Parse messages of named statements the server accepted, whole frames, by name. */
+  private readonly parsed = new Map<string, Buffer>();
+  private parsedBytes = 0;
+  /** What each statement and portal does when executed (named ones by name, '' the unnamed). */
+  private readonly statementKinds = new Map<string, StatementKind>();
+  private readonly portalKinds = new Map<string, StatementKind>();
+  private kindBytes = 0;
+  private readonly queue = new ExpectationQueue();
   /**
    * Extended-protocol messages were sent since the last Sync: a batch is open, and after an error the server would
    * skip the rest of it up to that Sync.
    */
   extOpen = false;
-  /** Set when the client sent Terminate: its upstream closing is expected. */
-  terminated = false;
-  /** Why the session cannot be rebuilt, once something made it so. */
-  unhealable: string | undefined;
-  /** SET/RESET statements in the order they were sent (replayed together). */
-  private readonly settings: string[] = [];
-  /** SQL-level PREPARE statements by name. */
-  private readonly sqlPrepared = new Map<string, string>();
-  /** Protocol-level Parse messages of named statements, whole frames, by name. */
-  private readonly parsed = new Map<string, Buffer>();
-  readonly fromClient = new ClientFrameScanner((type, body) => this.onClientFrame(type, body));
+  /** The server reported an error in an extended batch whose Sync is not sent yet: it skips up to that Sync. */
+  private skipping = false;
+  /** standard_conforming_strings as last reported (undefined: not reported; statements must lex alike both ways). */
+  private scs: boolean | undefined;
+  private readonly initial = new Map<string, string>();
+  /** The last text classified and its kinds: dashboards and drivers send the same statements again and again. */
+  private last: { readonly bytes: Buffer; readonly scs: boolean | undefined; readonly kinds: StatementKind[] | undefined } | undefined;
+  /** How often this session may still be healed. */
+  readonly budget = new HealBudget();
+  readonly fromClient = new FrameScanner(CLIENT_LIMITS, (type, data, start, end) => this.onClientFrame(type, data, start, end));
+  readonly fromServer = new FrameScanner(SERVER_LIMITS, (type, data, start, end) => this.onServerFrame(type, data, start, end));
+
+  constructor(private readonly maxBytes = DEFAULT_MAX_TRACKED_BYTES) {}
 
   /** Nothing in flight, no batch open, not in a transaction: the upstream may be replaced unnoticed. */
   get idle(): boolean {
     return this.inFlight === 0 && this.status === TxStatus.Idle && !this.extOpen;
   }
 
-  /** Called for every ReadyForQuery the server sends. */
-  readyForQuery(status: number): void {
-    this.status = status;
-    if (this.inFlight > 0) this.inFlight--;
+  /** The connection may serve another client after a reset (see reset-session.ts). */
+  get reusable(): boolean {
+    return this.resettable && !this.counting;
   }
 
-  /** Statements that rebuild the session on a new connection: one simple Query text (may be empty). */
+  /** Bytes of state held for this session: what the cap bounds. */
+  get trackedBytes(): number {
+    return this.settings.bytes + this.parsedBytes + this.kindBytes + this.queue.bytes + this.sqlPreparedBytes;
+  }
+
+  /** The ParameterStatus frames of the login: the values a fresh connection starts with. */
+  startedWith(statusFrames: readonly Buffer[]): void {
+    for (const f of statusFrames) {
+      const [name, value] = nameValue(f, 5, f.length);
+      this.initial.set(asciiLower(name), value);
+    }
+    const scs = this.initial.get('standard_conforming_strings');
+    if (scs !== undefined) this.scs = scs === 'on';
+    this.checkEncoding(this.initial.get('client_encoding'));
+  }
+
+  /** For callers that see ReadyForQuery themselves (tests). */
+  readyForQuery(status: number): void {
+    this.onServerFrame(0x5a, Buffer.from([status]), 0, 1);
+  }
+
+  /** The loss of a connection inside a transaction rolled it back: what it changed is gone. */
+  transactionLost(): void {
+    this.settings.rollback();
+    this.queue.clear();
+    this.skipping = false;
+  }
+
+  /** Statements that rebuild the session on a new connection: one simple Query text (may be empty), as bytes. */
+  replayQuery(): Buffer {
+    const text = [...this.settings.replayStatements(), ...this.sqlPrepared.values()].join(';\n');
+    return Buffer.from(text, 'latin1');
+  }
+
+  /** Text form of replayQuery, for tests and logs. */
   replayText(): string {
-    return [...this.settings, ...this.sqlPrepared.values()].map((s) => s.trim().replace(/;\s*$/, '')).join(';\n');
+    return this.replayQuery().toString('latin1');
   }
 
   /** Names of the prepared statements the session holds: protocol-level (Parse) and SQL-level (PREPARE). */
@@ -83,81 +132,280 @@ export class SessionTracker {
     return [...this.parsed.values()];
   }
 
-  private onClientFrame(type: number, body: Buffer | undefined): void {
+  private onClientFrame(type: number, body: Buffer | undefined, start: number, end: number): void {
     switch (type) {
-      case Q:
+      case 0x51: // 'Q'
         this.inFlight++;
-        if (body) this.onSql(body.toString('utf8', 0, Math.max(0, body.length - 1)));
+        if (this.counting) return;
+        if (this.extOpen) return this.unprovable('simple and extended queries mixed without Sync', false);
+        if (!body) return this.unprovable('a statement too large to inspect', false);
+        this.onQuery(body, start, Math.max(start, end - 1));
         return;
-      case S:
+      case 0x53: // 'S' Sync
+        this.inFlight++;
         this.extOpen = false;
+        this.skipping = false;
+        if (!this.counting) this.push({ t: 'ready' });
+        return;
+      case 0x46: // 'F' FunctionCall: what the function did is unknown once it ran (FunctionCallResponse)
         this.inFlight++;
+        if (!this.counting) this.push({ t: 'ready' });
         return;
-      case F:
-        this.inFlight++;
-        return;
-      case P:
-        this.extOpen = true;
-        if (body) this.onParse(body);
-        return;
-      case C:
-        this.extOpen = true;
-        // Close: 'S' statement or 'P' portal, then the name.
-        if (body && body[0] === 0x53) this.parsed.delete(cstringAt(body, 1));
-        return;
-      case B:
-      case D:
-      case E:
-      case H:
-        this.extOpen = true;
-        return;
-      case X:
+      case 0x58: // 'X'
         this.terminated = true;
+        return;
+      default:
+        break;
+    }
+    this.extOpen = true;
+    if (this.counting || this.skipping) return;
+    if (type === 0x44 || type === 0x48) return; // Describe, Flush: nothing to keep
+    if (!body) return this.unprovable('a statement too large to inspect', false);
+    if (type === 0x50) this.onParse(body, start, end);
+    else if (type === 0x42) { // Bind: portal, statement
+      const portalEnd = zeroAt(body, start, end);
+      const portal = cstringAt(body, start, end);
+      const statement = cstringAt(body, portalEnd + 1, end);
+      this.setKind(this.portalKinds, portal, this.statementKinds.get(statement) ?? OTHER);
+    } else if (type === 0x45) { // Execute
+      this.push({ t: 'stmt', kind: this.portalKinds.get(cstringAt(body, start, end)) ?? OTHER });
+    } else if (type === 0x43) { // Close: 'S' statement or 'P' portal, then the name
+      const name = cstringAt(body, start + 1, end);
+      this.push({ t: 'close', ...(body[start] === 0x53 ? { statement: name } : {}) });
+    }
+  }
+
+  private onQuery(data: Buffer, start: number, end: number): void {
+    const kinds = this.classify(data, start, end);
+    if (kinds === undefined) return this.unprovable('a statement that reads differently with standard_conforming_strings on and off', false);
+    if (kinds.length === 0) this.push({ t: 'stmt', kind: OTHER }); // answered by EmptyQueryResponse
+    for (const kind of kinds) this.push(kind === OTHER ? { t: 'run', n: 1 } : { t: 'stmt', kind });
+    this.push({ t: 'ready' });
+  }
+
+  private onParse(body: Buffer, start: number, end: number): void {
+    const nameEnd = zeroAt(body, start, end);
+    const name = cstringAt(body, start, end);
+    const kinds = this.classify(body, nameEnd + 1, zeroAt(body, nameEnd + 1, end));
+    if (kinds === undefined) return this.unprovable('a statement that reads differently with standard_conforming_strings on and off', false);
+    const kind = kinds[0] ?? OTHER;
+    this.setKind(this.statementKinds, name, kind);
+    let frame: Buffer | undefined;
+    if (name.length > 0) {
+      frame = Buffer.allocUnsafe(5 + end - start);
+      frame[0] = 0x50;
+      frame.writeInt32BE(4 + end - start, 1);
+      body.copy(frame, 5, start, end);
+    }
+    this.push({ t: 'parse', name, kind, frame });
+  }
+
+  /** Statement kinds of a Query or Parse text (the client's bytes), reusing the last answer for the same bytes. */
+  private classify(data: Buffer, start: number, end: number): StatementKind[] | undefined {
+    const last = this.last;
+    if (last && last.scs === this.scs && last.bytes.length === end - start
+      && data.compare(last.bytes, 0, last.bytes.length, start, end) === 0) return last.kinds;
+    const kinds = classifyText(data.toString('latin1', start, end), this.scs);
+    this.last = end - start <= 4096 ? { bytes: Buffer.from(data.subarray(start, end)), scs: this.scs, kinds } : undefined;
+    return kinds;
+  }
+
+  private onServerFrame(type: number, body: Buffer | undefined, start: number, end: number): void {
+    if (type === 0x5a) { // 'Z' ReadyForQuery
+      this.status = body?.[start] ?? TxStatus.Idle;
+      if (this.inFlight > 0) this.inFlight--;
+      if (this.counting) return;
+      const e = this.queue.shift();
+      if (e?.t !== 'ready') return this.unprovable('answers the proxy could not match to statements', false);
+      this.settings.ready(this.status === TxStatus.Idle);
+      return;
+    }
+    if (type === 0x45) return this.onError();
+    if (this.counting) return;
+    switch (type) {
+      case 0x43: return this.onCommandComplete(body ? cstringAt(body, start, end) : '');
+      case 0x49: case 0x73: { // EmptyQueryResponse, PortalSuspended
+        const e = this.queue.peek();
+        if (e?.t === 'run' && --e.n > 0) return;
+        if (e?.t !== 'stmt' && e?.t !== 'run') return this.unprovable('answers the proxy could not match to statements', false);
+        this.queue.shift();
+        return;
+      }
+      case 0x31: { // ParseComplete
+        const e = this.queue.shift();
+        if (e?.t !== 'parse') return this.unprovable('answers the proxy could not match to statements', false);
+        if (e.frame) {
+          const old = this.parsed.get(e.name);
+          if (old) this.parsedBytes -= old.length;
+          this.parsed.set(e.name, e.frame);
+          this.parsedBytes += e.frame.length;
+        }
+        return this.checkCap();
+      }
+      case 0x33: { // CloseComplete
+        const e = this.queue.shift();
+        if (e?.t !== 'close') return this.unprovable('answers the proxy could not match to statements', false);
+        if (e.statement !== undefined) this.forgetStatement(e.statement);
+        return;
+      }
+      case 0x56: // FunctionCallResponse: a function ran by its OID (set_config's, say); its effect cannot be proven
+        return this.unprovable('a function call', false);
+      case 0x53: // ParameterStatus
+        if (body) this.onParameterStatus(...nameValue(body, start, end));
         return;
       default:
         return;
     }
   }
 
-  private onParse(body: Buffer): void {
-    const name = cstringAt(body, 0);
-    const queryStart = Buffer.byteLength(name) + 1;
-    const query = cstringAt(body, queryStart);
-    this.onSql(query);
-    if (name.length > 0) {
-      const frame = Buffer.allocUnsafe(5 + body.length);
-      frame[0] = P;
-      frame.writeInt32BE(4 + body.length, 1);
-      body.copy(frame, 5);
-      this.parsed.set(name, frame);
+  private onCommandComplete(tag: string): void {
+    const e = this.queue.peek();
+    let kind: StatementKind;
+    if (e?.t === 'run') {
+      if (--e.n === 0) this.queue.shift();
+      kind = OTHER;
+    } else if (e?.t === 'stmt') {
+      this.queue.shift();
+      kind = e.kind;
+    }
+    else return this.unprovable('answers the proxy could not match to statements', false);
+    if (!tagFits(kind, tag)) return this.unprovable(`an answer (${tag.split(' ')[0] ?? ''}) that does not fit its statement`, false);
+    const s = this.settings;
+    switch (kind.k) {
+      case 'other': case 'local': return;
+      case 'setting': s.change({ op: 'set', key: kind.key, text: kind.text }); break;
+      case 'reset': s.change({ op: 'reset', key: kind.key }); break;
+      case 'reset-all': s.change({ op: 'reset-all' }); break;
+      case 'begin': s.begin(); return;
+      case 'commit': if (tag.startsWith('ROLLBACK')) s.rollback(kind.chain); else s.commit(kind.chain); return;
+      case 'rollback': s.rollback(kind.chain); return;
+      case 'rollback-to': s.rollbackTo(kind.savepoint); return;
+      case 'savepoint': s.savepoint(kind.name); return;
+      case 'release': s.release(kind.name); return;
+      case 'prepare': this.forgetSqlPrepared(kind.name); this.sqlPrepared.set(kind.name, kind.text);
+        this.sqlPreparedBytes += kind.name.length + kind.text.length + 64; break;
+      case 'deallocate': this.forgetSqlPrepared(kind.name); return;
+      case 'deallocate-all': this.forgetAllPrepared(); return;
+      case 'discard-all': this.forgetAllPrepared(); s.change({ op: 'reset-all' }); break;
+      case 'unprovable': return this.unprovable(kind.why, kind.resettable);
+      default: {
+        const never: never = kind;
+        throw new Error(`unknown statement kind ${String(never)}`);
+      }
+    }
+    this.checkCap();
+  }
+
+  private onError(): void {
+    if (this.counting) return;
+    // The server skips the rest of the Query, or the extended messages up to Sync: their statements never ran.
+    for (let e = this.queue.peek(); e && e.t !== 'ready'; e = this.queue.peek()) {
+      this.queue.shift();
+      if (e.t === 'parse' && this.statementKinds.get(e.name) === e.kind) this.forgetKind(this.statementKinds, e.name);
+    }
+    if (!this.queue.peek() && this.extOpen) this.skipping = true;
+    this.settings.error();
+  }
+
+  private onParameterStatus(name: string, value: string): void {
+    const key = asciiLower(name);
+    if (key === 'standard_conforming_strings') {
+      const on = value === 'on';
+      // Statements already queued were lexed with the old value: unless only the current one is, they may be wrong.
+      if (this.scs !== on && this.queue.readies > 1) this.unprovable('standard_conforming_strings changed with statements queued', false);
+      this.scs = on;
+    }
+    if (key === 'client_encoding') this.checkEncoding(value);
+    if (IDENTITY_REPORTED.has(key) && this.initial.has(key) && this.initial.get(key) !== value) {
+      this.unprovable('SET ROLE / SET SESSION AUTHORIZATION', false);
+    }
+    if (this.counting || !SETTABLE_REPORTED.has(key)) return;
+    if (this.initial.get(key) === value) this.settings.change({ op: 'reset', key });
+    else if (value.includes('\\')) return this.unprovable('a reported setting whose value has a backslash', true);
+    else this.settings.change({ op: 'set', key, text: `SET "${key}" TO '${value.replace(/'/g, "''")}'` });
+    // Reported between statements (nothing in flight): not part of any transaction.
+    if (this.inFlight === 0 && !this.settings.inBlock) this.settings.commit();
+    this.checkCap();
+  }
+
+  private checkEncoding(encoding: string | undefined): void {
+    if (encoding !== undefined && !ASCII_SAFE.test(encoding)) this.unprovable(`the client encoding ${encoding}, which the proxy cannot read`, false);
+  }
+
+  private push(e: Expectation): void {
+    this.queue.push(e);
+    if (e.t === 'parse' || this.queue.length % 1024 === 0) this.checkCap();
+  }
+
+  private setKind(map: Map<string, StatementKind>, name: string, kind: StatementKind): void {
+    if (!map.has(name)) this.kindBytes += name.length + 48;
+    map.set(name, kind);
+  }
+
+  private forgetKind(map: Map<string, StatementKind>, name: string): void {
+    if (map.delete(name)) this.kindBytes -= name.length + 48;
+  }
+
+  private forgetStatement(name: string): void {
+    const frame = this.parsed.get(name);
+    if (frame) {
+      this.parsedBytes -= frame.length;
+      this.parsed.delete(name);
+    }
+    this.forgetKind(this.statementKinds, name);
+  }
+
+  private forgetSqlPrepared(name: string): void {
+    const text = this.sqlPrepared.get(name);
+    if (text === undefined) return;
+    this.sqlPrepared.delete(name);
+    this.sqlPreparedBytes -= name.length + text.length + 64;
+  }
+
+  private forgetAllPrepared(): void {
+    this.sqlPrepared.clear();
+    this.sqlPreparedBytes = 0;
+    for (const name of [...this.parsed.keys()]) this.forgetStatement(name);
+  }
+
+  private checkCap(): void {
+    if (!this.counting && this.trackedBytes > this.maxBytes) {
+      this.unprovable(`more state than the ${this.maxBytes} bytes the proxy keeps per session`, false);
     }
   }
 
-  private onSql(sql: string): void {
-    if (!INTERESTING.test(sql)) return;
-    if (SELECT_INTO_TEMP(sql)) this.unhealable ??= 'the session holds a temporary table, which cannot be recreated on a new connection';
-    for (const [pattern, what] of UNHEALABLE) {
-      if (pattern.test(sql)) {
-        this.unhealable ??= `the session holds ${what}, which cannot be recreated on a new connection`;
-      }
-    }
-    // Multi-statement strings are split naively on ';' — settings rarely hide semicolons in string literals.
-    for (const statement of sql.split(';')) {
-      if (SETTING.test(statement)) this.settings.push(statement);
-      else if (DISCARD_ALL.test(statement)) {
-        this.sqlPrepared.clear();
-        this.parsed.clear();
-      } else {
-        const prep = PREPARE.exec(statement);
-        if (prep) this.sqlPrepared.set(prep[1] as string, statement);
-        const dealloc = DEALLOCATE.exec(statement);
-        if (dealloc) this.sqlPrepared.delete(dealloc[1] as string);
-      }
-    }
+  /** Marks the session non-healable; when a reset could not undo it either, stops tracking and frees its state. */
+  private unprovable(why: string, resettable: boolean): void {
+    this.unhealable ??= `the session used ${why}, which the proxy cannot recreate on a new connection`;
+    if (resettable || this.counting) return;
+    this.resettable = false;
+    this.counting = true;
+    this.settings.clear();
+    this.sqlPrepared.clear();
+    this.sqlPreparedBytes = 0;
+    this.parsed.clear();
+    this.parsedBytes = 0;
+    this.statementKinds.clear();
+    this.portalKinds.clear();
+    this.kindBytes = 0;
+    this.queue.clear();
   }
 }
 
-function cstringAt(buf: Buffer, start: number): string {
-  const end = buf.indexOf(0, start);
-  return buf.toString('utf8', start, end < 0 ? buf.length : end);
+/** Where the C string at `start` ends (its zero byte), or `end` without one. */
+function zeroAt(buf: Buffer, start: number, end: number): number {
+  if (start >= end) return end;
+  if (buf[start] === 0) return start;
+  const z = buf.indexOf(0, start);
+  return z < 0 || z > end ? end : z;
+}
+
+function cstringAt(buf: Buffer, start: number, end: number): string {
+  const z = zeroAt(buf, start, end);
+  return z === start ? '' : buf.toString('latin1', start, z);
+}
+
+function nameValue(body: Buffer, start: number, end: number): [string, string] {
+  const nameEnd = zeroAt(body, start, end);
+  return [cstringAt(body, start, end), cstringAt(body, nameEnd + 1, end)];
 }

@@ -12,6 +12,8 @@ import { FrameReader } from '../protocol/frame-reader.js';
 export interface ExchangeWording {
   /** What the proxy was doing, for messages: "restoring the session". */
   readonly doing: string;
+  /** SQLSTATEs tolerated in the answer to the n-th ReadyForQuery-ended message (a command the server may lack). */
+  readonly tolerated?: ReadonlyArray<ReadonlySet<string> | undefined>;
 }
 
 /** Resolves with bytes that followed the last expected ReadyForQuery (normally none); leaves the socket paused. */
@@ -36,7 +38,10 @@ export function upstreamExchange(socket: TLSSocket, out: Buffer, readyForQueries
       reader.push(chunk);
       try {
         for (let f = reader.nextTyped(); f; f = reader.nextTyped()) {
-          if (f.type === BackendCode.ErrorResponse) failure ??= decodeErrorFields(f.body).message;
+          if (f.type === BackendCode.ErrorResponse) {
+            const e = decodeErrorFields(f.body);
+            if (!wording.tolerated?.[readyForQueries - expected]?.has(e.code)) failure ??= e.message;
+          }
           if (f.type === BackendCode.ReadyForQuery && --expected === 0) {
             if (failure) done(new Error(`${wording.doing} failed: ${failure}`));
             else done(undefined, reader.drain());

@@ -1,13 +1,16 @@
 /**
  * What to do when a session's upstream connection ends under it, decided from what the session was doing:
- * heal silently (idle), answer the waiting statement with 08006 and heal (autocommit), answer and enter the failed
- * transaction state until ROLLBACK (in a transaction), or end with a FATAL error (state that cannot be rebuilt).
+ * end it when the client's own bytes caused the loss (protocol-fault.ts) or it used its heal budget; heal silently
+ * (idle); answer the waiting statement with 08006 and heal (autocommit); answer and enter the failed transaction
+ * state until ROLLBACK (in a transaction); or end with a FATAL error (state that cannot be rebuilt).
  */
 import { errorResponse, readyForQuery } from '../protocol/backend-messages.js';
 import { ClientError } from '../protocol/client-error.js';
 import { TxStatus } from '../protocol/codes.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { ABORTED } from './failed-transaction.js';
+import { HEAL_WINDOW_MS } from './heal-budget.js';
+import { clientCausedLoss } from './protocol-fault.js';
 import type { SessionTracker } from './session-tracker.js';
 
 /**
@@ -19,13 +22,20 @@ export type LossPlan =
   | { readonly kind: 'failed-transaction'; readonly reply?: Buffer; readonly firstError?: Buffer; readonly skipToSync?: boolean }
   | { readonly kind: 'fatal'; readonly error: ClientError };
 
-/** Decides, and updates the tracker to the status the client is left in. */
-export function planForLoss(tracker: SessionTracker, reason: string): LossPlan {
+/** Decides, and updates the tracker to the status the client is left in. `held`: what the relay held back. */
+export function planForLoss(tracker: SessionTracker, reason: string, held?: Buffer): LossPlan {
   const lost = `the connection to Redshift was lost (${reason})`;
+  const fault = clientCausedLoss({ held, clientMidMessage: !tracker.fromClient.atBoundary }, reason);
+  if (fault) return { kind: 'fatal', error: fault };
   if (tracker.unhealable) {
     return { kind: 'fatal', error: new ClientError({ code: SqlState.ConnectionFailure, message: lost,
       detail: `The proxy cannot restore this session: ${tracker.unhealable}.`,
       hint: 'Reconnect; the new session starts without that state.' }) };
+  }
+  if (!tracker.budget.charge()) {
+    return { kind: 'fatal', error: new ClientError({ code: SqlState.ConnectionFailure, message: lost,
+      detail: `The proxy already restored this session ${tracker.budget.recent} times in the last ${HEAL_WINDOW_MS / 60_000} minutes and stops here.`,
+      hint: 'Check the cluster\'s health (restarts, connection limits, idle timeouts); then reconnect.' }) };
   }
   if (tracker.idle) return { kind: 'heal' };
   // Lost with a statement running or a transaction open: say so, as an ERROR the client can recover from.
@@ -46,6 +56,8 @@ export function planForLoss(tracker: SessionTracker, reason: string): LossPlan {
   }
   const reply = parts.length > 0 ? Buffer.concat(parts) : undefined;
   const skipToSync = tracker.extOpen;
+  // Whatever the lost transaction (or the statement's implicit one) changed was rolled back with it.
+  tracker.transactionLost();
   tracker.inFlight = 0;
   tracker.extOpen = false;
   tracker.status = status;

@@ -127,7 +127,7 @@ export class Relay {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
-    this.toClient = new FrameBoundary(tracker ? (status) => tracker.readyForQuery(status) : undefined);
+    this.toClient = new FrameBoundary();
     this.onClientData = (data: Buffer) => {
       this.tracker?.fromClient.observe(data);
       const chunk = this.keepUpstream && this.tracker?.terminated === true ? this.withholdTerminate(data) : data;
@@ -269,8 +269,9 @@ export class Relay {
     this.writeToClient(chunk);
   }
 
-  /** Writes relayed bytes the boundary tracker has already followed. */
+  /** Writes relayed bytes the boundary tracker has already followed (session tracking reads them here). */
   private writeToClient(chunk: Buffer): void {
+    this.tracker?.fromServer.observe(chunk);
     this.bytesToClient += chunk.length;
     if (chunk.length >= BATCH_CHUNK && !this.batching) {
       this.batching = true;
@@ -315,7 +316,7 @@ export class Relay {
   /** The client left cleanly and the upstream connection is between statements, with nothing unsent. */
   private reusable(): boolean {
     return this.terminateWithheld && this.tracker !== undefined && this.tracker.idle
-      && this.tracker.unhealable === undefined && this.held === undefined
+      && this.tracker.reusable && this.held === undefined
       && this.toClient.atBoundary && !this.upstream.destroyed && this.upstream.writableLength === 0;
   }
 

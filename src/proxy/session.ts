@@ -186,6 +186,7 @@ export class Session {
     clearTimeout(this.startupTimer);
     const target = { upstreamKey: up.backendKey, endpoint: up.endpoint };
     if (!this.key) {
+      this.tracker.startedWith(up.statusFrames);
       this.key = this.deps.cancelKeys.register(target);
       this.client.write(Buffer.concat([AUTHENTICATION_OK, ...up.statusFrames,
         backendKeyData(this.key.processId, this.key.secretKey), up.readyForQuery]));
@@ -270,7 +271,7 @@ export class Session {
         detail: 'Any transaction in progress was rolled back by the server.', hint: 'Reconnect.' }), end);
       return;
     }
-    const plan = planForLoss(this.tracker, end.reason);
+    const plan = planForLoss(this.tracker, end.reason, end.held);
     if (plan.kind === 'fatal') {
       this.endWith(plan.error, end);
       return;

@@ -9,6 +9,8 @@ import { pgClient } from '../support/clients.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 import { TcpForwarder } from '../support/tcp-forwarder.js';
+import { RawConnection } from '../security/raw-connection.js';
+import { startupMessage, typed } from '../security/wire.js';
 
 let stack: Stack;
 
@@ -37,6 +39,20 @@ async function healsLogged(count: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** What node-postgres says of a query on a connection the server ended (after the FATAL it already reported). */
+const NOT_QUERYABLE = /^Client has encountered a connection error and is not queryable$/;
+
+/** Terminates the client's backend and resolves once the proxy logged the heal that followed. */
+async function terminateAndHeal(c: pg.Client): Promise<void> {
+  const heals = healCount();
+  await stack.bed.superuserQuery('select pg_terminate_backend($1)', [await backendPid(c)]);
+  await healsLogged(heals + 1);
+}
+
+const DEFAULTS = { sp: '"$user", public', st: '0' };
+const settings = async (c: pg.Client): Promise<{ sp: string; st: string }> => (await c.query(
+  "select current_setting('search_path') as sp, current_setting('statement_timeout') as st")).rows[0] as { sp: string; st: string };
 
 function healCount(): number {
   return stack.logs.lines.filter((l) => l.includes('session healed')).length;
@@ -135,9 +151,118 @@ describe('healing idle sessions', () => {
     while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(errors[0]).toMatchObject({ code: '08006' });
     expect(errors[0]?.detail).toMatch(/temporary table/);
-    await expect(c.query('select 1')).rejects.toBeTruthy();
+    await expect(c.query('select 1')).rejects.toThrow(NOT_QUERYABLE);
     expect(healCount()).toBe(heals);
     await c.end().catch(() => undefined);
+  });
+});
+
+describe('issue 18: only what the server confirmed is replayed', () => {
+  it('finding 1: SET inside a string literal stays data after a heal', async () => {
+    const c = pgClient(stack.port, 'robert');
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      await c.query("select 'Robert; SET search_path = evil, public; SET statement_timeout = 1; x' as name");
+      await terminateAndHeal(c);
+      expect(await settings(c)).toEqual(DEFAULTS);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('finding 1: with --idle-release, a literal in a query and an idle second are not enough either', async () => {
+    const p = await stack.startProxy({}, { idleReleaseMs: 500 });
+    const c = pgClient(p.addresses[0]?.port as number, 'robert');
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      const before = await backendPid(c);
+      await c.query("select 1 from healing.marker where v = 'x; SET search_path = evil, public; SET statement_timeout = 1'");
+      const deadline = Date.now() + 10_000;
+      while ((await stack.bed.superuserQuery('select count(*)::int as n from pg_stat_activity where pid = $1', [before]))[0]?.n !== 0) {
+        if (Date.now() > deadline) throw new Error('the idle session did not release its upstream connection');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await settings(c)).toEqual(DEFAULTS);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('finding 1: a SET rolled back (explicitly, to a savepoint, or by an error) does not come back', async () => {
+    const c = pgClient(stack.port, 'roller');
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      await c.query('begin');
+      await c.query('set search_path = healing');
+      await c.query('rollback');
+      await c.query('begin; savepoint s; set statement_timeout = 7; rollback to savepoint s; commit');
+      await c.query('set search_path = healing; select 1/0').catch(() => undefined);
+      expect(await settings(c)).toEqual(DEFAULTS);
+      await c.query("set statement_timeout = '5s'");
+      await terminateAndHeal(c);
+      expect(await settings(c)).toEqual({ ...DEFAULTS, st: '5s' });
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('set_config() makes the session non-healable: 08006 with a detail saying why, never a silent loss', async () => {
+    const c = pgClient(stack.port, 'configurer');
+    const errors: Array<{ code?: string; detail?: string }> = [];
+    c.on('error', (e) => errors.push(e as { code?: string; detail?: string }));
+    await c.connect();
+    await c.query("select set_config('search_path', 'healing', false)");
+    const heals = healCount();
+    await stack.bed.superuserQuery('select pg_terminate_backend($1)', [await backendPid(c)]);
+    const deadline = Date.now() + 5_000;
+    while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(errors[0]).toMatchObject({ code: '08006' });
+    expect(errors[0]?.detail).toMatch(/set_config\(\)/);
+    await expect(c.query('select 1')).rejects.toThrow(NOT_QUERYABLE);
+    expect(healCount()).toBe(heals);
+    await c.end().catch(() => undefined);
+  });
+});
+
+describe('issue 18 finding 5: protocol errors end the session, they do not heal it', () => {
+  async function login(user: string): Promise<RawConnection> {
+    const raw = await RawConnection.open(stack.port);
+    raw.write(startupMessage([['user', user], ['database', 'dev']]));
+    const READY = Buffer.from('Z\0\0\0\x05I', 'latin1');
+    expect(await raw.waitFor((d) => d.includes(READY), 10_000)).toBe(true);
+    return raw;
+  }
+
+  it('2,175 invalid 5-byte messages: the server\'s 08P01 reaches the client, the connection closes, no login follows', async () => {
+    const heals = healCount();
+    const raw = await login('garbler');
+    const before = raw.bytesReceived;
+    raw.write(Buffer.concat(Array.from({ length: 2_175 }, () => typed(0, Buffer.alloc(0)))));
+    expect(await raw.waitClose(10_000)).toBe(true);
+    const answer = raw.data.subarray(before);
+    expect(answer[0]).toBe(0x45);
+    expect(answer.toString('latin1')).toContain('C08P01');
+    expect(answer.toString('latin1')).toContain('SFATAL');
+    expect(healCount()).toBe(heals);
+  });
+
+  it('a Query announced as 1 GB: the session ends with an error, it is not healed again and again', async () => {
+    const heals = healCount();
+    const raw = await login('bigq');
+    const before = raw.bytesReceived;
+    const header = Buffer.alloc(5);
+    header[0] = 0x51;
+    header.writeInt32BE(1024 * 1024 * 1024 + 4, 1);
+    raw.write(header);
+    for (let i = 0; i < 16 && !raw.closed; i++) raw.write(Buffer.alloc(64 * 1024, 0x78));
+    expect(await raw.waitClose(10_000)).toBe(true);
+    const answer = raw.data.subarray(before);
+    expect(answer[0]).toBe(0x45);
+    expect(answer.toString('latin1')).toMatch(/C08(?:006|P01)/);
+    expect(healCount()).toBe(heals);
   });
 });
 
@@ -180,7 +305,7 @@ describe('--no-heal', () => {
     const deadline = Date.now() + 5_000;
     while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(errors.map((e) => e.code)).toContain('57P01');
-    await expect(c.query('select 1')).rejects.toBeTruthy();
+    await expect(c.query('select 1')).rejects.toThrow(NOT_QUERYABLE);
     expect(healCount()).toBe(heals);
     await c.end().catch(() => undefined);
   });

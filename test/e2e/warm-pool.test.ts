@@ -135,3 +135,56 @@ describe('--warm: connections of clients that leave are reused', () => {
     expect(seen.has(temp.pid)).toBe(false);
   });
 });
+
+describe('--warm: issue 18 finding 6, the reuse guard cannot be bypassed', () => {
+  const guarded = { application_name: 'guard', options: '-c DateStyle=SQL,DMY' };
+
+  beforeAll(async () => {
+    await stack.bed.superuserQuery('create role r1');
+    await visit('guard', guarded); // the database user exists once it logged in
+    await stack.bed.superuserQuery('grant r1 to "IAMA:guard"');
+  });
+
+  const bypasses: Array<[string, string]> = [
+    ['a SET ROLE after another statement', 'select 1; SET ROLE r1'],
+    ['a SET ROLE after a comment', '/* x */ SET ROLE r1'],
+    ['set_config of the role', "select set_config('role','r1',false)"],
+    ['a LISTEN after another statement', 'select 1; LISTEN secretchan'],
+  ];
+  for (const [n, [what, sql]] of bypasses.entries()) {
+    it(`${what}: the next client never gets that connection`, async () => {
+      // As in the reuse test above (which shows such a connection would be handed on): settings of its own, spares.
+      const own = { application_name: `guard-${n}`, options: '-c DateStyle=SQL,DMY' };
+      for (let i = 0; i < 3; i++) await visit('guard', own);
+      const attacker = await visit('guard', own, async (q) => {
+        await q(sql);
+      });
+      for (let i = 0; i < 12; i++) {
+        const v = await visit('guard', own, async (q) => {
+          const row = (await q(`select current_user as u, (select count(*) from pg_listening_channels())::int as channels`))[0];
+          expect(row).toEqual({ u: 'IAMA:guard', channels: 0 });
+        });
+        expect(v.pid).not.toBe(attacker.pid);
+      }
+    });
+  }
+
+  it('a connection whose settings a reset undoes serves the next client reset (set_config included)', async () => {
+    const own = { application_name: 'guard-reset', options: '-c DateStyle=SQL,DMY' };
+    for (let i = 0; i < 3; i++) await visit('guard', own); // the pool holds spares for these settings
+    const first = await visit('guard', own, async (q) => {
+      await q("select set_config('search_path', 'pg_catalog', false)");
+      await q('SET statement_timeout = 1234');
+    });
+    let reused = false;
+    for (let i = 0; i < 12; i++) {
+      const v = await visit('guard', own, async (q) => {
+        const row = (await q(`select current_setting('search_path') as sp, current_setting('statement_timeout') as st,
+          current_user as u`))[0];
+        expect(row).toEqual({ sp: '"$user", public', st: '0', u: 'IAMA:guard' });
+      });
+      reused ||= v.pid === first.pid;
+    }
+    expect(reused, 'a connection whose settings a reset undoes is reused').toBe(true);
+  });
+});
