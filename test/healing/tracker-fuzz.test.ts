@@ -9,23 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { SessionTracker } from '../../src/healing/session-tracker.js';
 import { lexStatements } from '../../src/healing/sql-lexer.js';
 import { complete, feed, parameterStatus, query, ready } from './wire.js';
-
-/** Text a hostile client hides inside literals, identifiers and comments. */
-const PAYLOADS = ['; SET search_path = evil, public; ', "; SET ROLE r1; ", '; LISTEN secretchan; ',
-  "'; select set_config('role','r1',false); --", '*/ ; SET x = 1; /*', '$$ ; SET y = 2 ; $$', '"; SET z = 3; "',
-  '\\', "\\'", '--', '\n', ';', '$a$', '$', '/*', '*/', "''", '""'];
-const payload = fc.array(fc.constantFrom(...PAYLOADS), { maxLength: 4 }).map((p) => p.join(''));
-
-const plainLiteral = payload.map((p) => `'${p.replace(/'/g, "''")}'`);
-const escapeLiteral = payload.map((p) => `E'${p.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`);
-const dollarQuoted = fc.tuple(fc.constantFrom('', 'tag', 'q1'), payload)
-  .filter(([tag, p]) => !p.includes(`$${tag}$`))
-  .map(([tag, p]) => `$${tag}$${p}$${tag}$`);
-const quotedIdent = payload.map((p) => `"${p.replace(/"/g, '""')}"`);
-const nestedComment = payload.map((p) => `/* ${p.replace(/\/\*|\*\//g, ' ')} /* inner ${p.replace(/\/\*|\*\//g, ' ')} */ */`);
-const lineComment = payload.map((p) => `-- ${p.replace(/[\r\n]/g, ' ')}\n`);
-const item = fc.oneof(plainLiteral, escapeLiteral, dollarQuoted, quotedIdent, fc.constantFrom('1', 'a', 'col_2', '$1'));
-const gap = fc.oneof(fc.constant(' '), fc.constant('\n'), nestedComment.map((c) => ` ${c} `), lineComment);
+import { gap, item, plainLiteral } from './adversarial-sql.js';
 
 type Generated = { readonly text: string; readonly tag: string; readonly set?: string; readonly guard?: boolean };
 
