@@ -18,6 +18,11 @@ import { OTHER, asciiLower, tagFits } from './statement-kinds.js';
 import type { StatementKind } from './statement-kinds.js';
 import { TrackedSettings } from './tracked-settings.js';
 
+/** Entries that carry nothing of their own are shared: no allocation per message on the hot path. */
+const READY: Expectation = { t: 'ready' };
+const STMT_OTHER: Expectation = { t: 'stmt', kind: OTHER };
+const PARSE_UNNAMED_OTHER: Expectation = { t: 'parse', name: '', kind: OTHER, frame: undefined };
+
 /** Per-session bytes of tracked state (settings, prepared statements, queued answers) before tracking gives up. */
 export const DEFAULT_MAX_TRACKED_BYTES = 1024 * 1024;
 
@@ -145,11 +150,11 @@ export class SessionTracker {
         this.inFlight++;
         this.extOpen = false;
         this.skipping = false;
-        if (!this.counting) this.push({ t: 'ready' });
+        if (!this.counting) this.push(READY);
         return;
       case 0x46: // 'F' FunctionCall: what the function did is unknown once it ran (FunctionCallResponse)
         this.inFlight++;
-        if (!this.counting) this.push({ t: 'ready' });
+        if (!this.counting) this.push(READY);
         return;
       case 0x58: // 'X'
         this.terminated = true;
@@ -168,7 +173,8 @@ export class SessionTracker {
       const statement = cstringAt(body, portalEnd + 1, end);
       this.setKind(this.portalKinds, portal, this.statementKinds.get(statement) ?? OTHER);
     } else if (type === 0x45) { // Execute
-      this.push({ t: 'stmt', kind: this.portalKinds.get(cstringAt(body, start, end)) ?? OTHER });
+      const kind = this.portalKinds.get(cstringAt(body, start, end)) ?? OTHER;
+      this.push(kind === OTHER ? STMT_OTHER : { t: 'stmt', kind });
     } else if (type === 0x43) { // Close: 'S' statement or 'P' portal, then the name
       const name = cstringAt(body, start + 1, end);
       this.push({ t: 'close', ...(body[start] === 0x53 ? { statement: name } : {}) });
@@ -178,9 +184,10 @@ export class SessionTracker {
   private onQuery(data: Buffer, start: number, end: number): void {
     const kinds = this.classify(data, start, end);
     if (kinds === undefined) return this.unprovable('a statement that reads differently with standard_conforming_strings on and off', false);
-    if (kinds.length === 0) this.push({ t: 'stmt', kind: OTHER }); // answered by EmptyQueryResponse
-    for (const kind of kinds) this.push(kind === OTHER ? { t: 'run', n: 1 } : { t: 'stmt', kind });
-    this.push({ t: 'ready' });
+    if (kinds.length === 0) this.push(STMT_OTHER); // answered by EmptyQueryResponse
+    else if (kinds.length === 1 && kinds[0] === OTHER) this.push(STMT_OTHER);
+    else for (const kind of kinds) this.push(kind === OTHER ? { t: 'run', n: 1 } : { t: 'stmt', kind });
+    this.push(READY);
   }
 
   private onParse(body: Buffer, start: number, end: number): void {
@@ -197,7 +204,7 @@ export class SessionTracker {
       frame.writeInt32BE(4 + end - start, 1);
       body.copy(frame, 5, start, end);
     }
-    this.push({ t: 'parse', name, kind, frame });
+    this.push(name === '' && kind === OTHER ? PARSE_UNNAMED_OTHER : { t: 'parse', name, kind, frame });
   }
 
   /** Statement kinds of a Query or Parse text (the client's bytes), reusing the last answer for the same bytes. */

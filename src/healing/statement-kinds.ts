@@ -14,7 +14,7 @@ export type StatementKind =
   /** RESET name, SET name TO DEFAULT: back to the login's value. */
   | { readonly k: 'reset'; readonly key: string }
   | { readonly k: 'reset-all' }
-  /** SET LOCAL, SET TRANSACTION, SET CONSTRAINTS: ends with the transaction, nothing to keep. */
+  /** SET LOCAL, SET TRANSACTION, SET CONSTRAINTS, DISCARD PLANS/SEQUENCES/TEMP: nothing to keep. */
   | { readonly k: 'local' }
   | { readonly k: 'begin' }
   | { readonly k: 'commit'; readonly chain: boolean }
@@ -40,7 +40,7 @@ export function tagFits(kind: StatementKind, tag: string): boolean {
   const word = space < 0 ? tag : tag.slice(0, space);
   switch (kind.k) {
     case 'setting': case 'reset': case 'reset-all': return word === 'SET' || word === 'RESET';
-    case 'local': return word === 'SET' || word === 'RESET';
+    case 'local': return word === 'SET' || word === 'RESET' || word === 'DISCARD';
     case 'begin': return word === 'BEGIN' || word === 'START';
     case 'commit': return word === 'COMMIT' || word === 'ROLLBACK';
     case 'rollback': case 'rollback-to': return word === 'ROLLBACK';
@@ -113,7 +113,7 @@ export function classify(statement: LexedStatement, source: string): StatementKi
       if (!name || isWord(name, 'ALL')) return { k: 'deallocate-all' };
       return { k: 'deallocate', name: identifier(name) };
     }
-    case 'DISCARD': return isWord(t[1], 'ALL') ? { k: 'discard-all' } : OTHER;
+    case 'DISCARD': return isWord(t[1], 'ALL') ? { k: 'discard-all' } : { k: 'local' };
     case 'LISTEN': return unprovable('LISTEN');
     case 'DO': return unprovable('a DO block');
     case 'CALL': return unprovable('a procedure call');
