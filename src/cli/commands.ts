@@ -9,7 +9,12 @@ import { runStart } from '../commands/start.js';
 import { runCheck } from '../commands/check.js';
 import { runCreds } from '../commands/creds.js';
 import type { CredsFormat } from '../commands/creds.js';
-import { COMMON, CREDS_OUTPUT, IDC, LISTENER, PROBE, RUNNING, TARGET } from './options.js';
+import { runLogin } from '../commands/login.js';
+import { runLogout } from '../commands/logout.js';
+import { runStatus } from '../commands/status.js';
+import { configFromFlags } from '../config/from-flags.js';
+import { validateConfig } from '../config/validate-config.js';
+import { COMMON, CREDS_OUTPUT, IDC, LISTENER, PROBE, RUNNING, SIGN_IN, TARGET } from './options.js';
 import type { OptionGroup } from './options.js';
 
 /** What the parser hands a command: the Config's flags and the command's own. */
@@ -51,6 +56,22 @@ async function withConfig(flags: CommandFlags, fn: (config: Config) => Promise<n
   return fn(resolved.config);
 }
 
+/**
+ * login/logout/status need no Redshift endpoint: without --config or one, every rule but the missing upstream applies.
+ */
+async function withSignInConfig(flags: CommandFlags, fn: (config: Config) => Promise<number>): Promise<number> {
+  if (flags.config !== undefined || flags.upstream !== undefined || flags.clusterId !== undefined || flags.workgroup !== undefined) {
+    return withConfig(flags, fn);
+  }
+  const config = configFromFlags(flags);
+  const problems = validateConfig(config).filter((p) => !p.startsWith('--upstream is missing'));
+  if (problems.length > 0) {
+    process.stderr.write(problems.map((p) => `redshift-auth-proxy: ${p}\n`).join(''));
+    return EXIT_USAGE;
+  }
+  return fn(config);
+}
+
 const ENDPOINT = 'my-cluster.abc123xyz.us-east-1.redshift.amazonaws.com';
 const probe = (f: CommandFlags) => ({ user: f.user, database: f.database, listener: f.listener });
 
@@ -59,7 +80,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'start',
     isDefault: true,
     describe: 'Run the proxy (the default command)',
-    groups: [TARGET, IDC, LISTENER, RUNNING, COMMON],
+    groups: [TARGET, IDC, SIGN_IN, LISTENER, RUNNING, COMMON],
     examples: [
       { lines: ['redshift-auth-proxy --db-user analyst', `  --upstream ${ENDPOINT}`],
         note: 'then: psql "host=127.0.0.1 port=5439 dbname=dev user=analyst"' },
@@ -73,7 +94,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'check',
     describe: 'Diagnose: AWS identity, temporary credentials, TLS login to Redshift, and a query; exit 0 when all pass',
-    groups: [TARGET, IDC, PROBE, COMMON],
+    groups: [TARGET, IDC, SIGN_IN, PROBE, COMMON],
     examples: [
       { lines: ['redshift-auth-proxy check --user analyst', `  --upstream ${ENDPOINT}`],
         note: 'each step with ✓, or ✗ and the fix for the first one that fails' },
@@ -83,12 +104,37 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'creds',
     describe: 'Print temporary credentials (URL, env lines or JSON) for tools that take a password',
-    groups: [TARGET, IDC, PROBE, CREDS_OUTPUT, COMMON],
+    groups: [TARGET, IDC, SIGN_IN, PROBE, CREDS_OUTPUT, COMMON],
     examples: [
       { lines: ['redshift-auth-proxy creds --db-user analyst --format env', `  --upstream ${ENDPOINT}`],
         note: 'PGHOST=… PGPASSWORD=… lines (valid 15 minutes) for a tool that needs a password' },
     ],
     run: (f) => withConfig(f, (config) => runCreds(config, { ...probe(f), format: f.format ?? 'url' })),
+  },
+  {
+    name: 'login',
+    describe: 'Sign in to IAM Identity Center (browser, or a device code with --no-browser); no AWS CLI needed',
+    groups: [SIGN_IN, TARGET, COMMON],
+    examples: [
+      { lines: ['redshift-auth-proxy login --profile analytics'], note: 'the profile\'s sso_session (or sso_start_url), in the browser' },
+      { lines: ['redshift-auth-proxy login --no-browser', '  --sso-start-url https://d-1234567890.awsapps.com/start --sso-region us-east-1'],
+        note: 'a URL and code to confirm on any device (headless machines)' },
+    ],
+    run: (f) => withSignInConfig(f, (config) => runLogin(config)),
+  },
+  {
+    name: 'logout',
+    describe: 'End the IAM Identity Center sign-in: the portal\'s Logout, and the cached token removed',
+    groups: [SIGN_IN, TARGET, COMMON],
+    examples: [{ lines: ['redshift-auth-proxy logout --profile analytics'], note: 'its tokens stop working everywhere' }],
+    run: (f) => withSignInConfig(f, (config) => runLogout(config)),
+  },
+  {
+    name: 'status',
+    describe: 'Who is signed in to IAM Identity Center, until when, and which listeners use the sign-in',
+    groups: [SIGN_IN, TARGET, COMMON],
+    examples: [{ lines: ['redshift-auth-proxy status --config ~/.config/redshift-auth-proxy.yaml'], note: 'exit 0 when every sign-in is current' }],
+    run: (f) => withSignInConfig(f, (config) => runStatus(config)),
   },
 ];
 

@@ -60,6 +60,20 @@ export const TARGET: OptionGroup = {
     'aws-endpoint-url': { type: 'string', describe: 'Override the AWS API endpoint (like the AWS CLI\'s --endpoint-url)' },
     'ca-file': { type: 'string', describe: 'PEM file of extra CA certificates to trust for Redshift' },
     'connect-timeout': seconds('connect-timeout', 'Seconds allowed to reach Redshift (default 10)', 0.001),
+    'db-user-from-identity': { type: 'boolean', describe: 'DbUser is your own name from STS GetCallerIdentity (IdC user name, role session or IAM user)' },
+  },
+};
+
+/** IAM Identity Center sign-in: login, logout, status, and sign-in on demand in start/check/creds. */
+export const SIGN_IN: OptionGroup = {
+  title: 'Sign-in:',
+  options: {
+    'sign-in-wait': seconds('sign-in-wait', 'Seconds a connecting tool waits for the IAM Identity Center sign-in it needs (default 120; 0: no sign-in on demand)', 0, '120'),
+    browser: { type: 'boolean', describe: 'Open the system browser to sign in (--no-browser: a URL and device code instead)' },
+    'sign-in-port': numeric('sign-in-port', 'Port of the sign-in\'s redirect listener on 127.0.0.1 (default: any free port)',
+      { integer: true, min: 0, max: 65535, example: '8400' }),
+    'sso-start-url': { type: 'string', describe: 'AWS access portal URL to sign in to instead of the profile\'s (with --sso-region)' },
+    'sso-region': { type: 'string', describe: 'IAM Identity Center region for --sso-start-url' },
   },
 };
 

@@ -4,10 +4,11 @@
  */
 import os from 'node:os';
 import type { Config, ListenerConfig } from '../config/config.js';
+import { DEFAULTS } from '../config/config.js';
 import { CredentialCache } from '../credentials/credential-cache.js';
 import { ConfiguredTarget } from '../target/configured-target.js';
 import type { Target } from '../target/target.js';
-import { idcSignInFor } from '../signin/idc-sign-in.js';
+import { SignInGate } from '../signin/sign-in-gate.js';
 
 export interface ProbeOptions {
   /** The local user name a client would send (default: the login name of this process). */
@@ -58,12 +59,14 @@ function defaultUser(): string {
 export function probeTarget(config: Config, options: ProbeOptions): ProbeTarget {
   const listener = pickListener(config, options.listener);
   const cache = new CredentialCache({ maxCallsPerMinute: 5 });
-  // An IdC listener's check signs in as a client would (the shared token cache first, a new sign-in if needed).
-  const signIn = idcSignInFor({ ...config, listeners: [listener] });
+  // check and creds sign in as a client would (the shared token cache first, a new sign-in if needed): an IdC
+  // listener's token, or an SSO profile's sign-in on demand.
+  const signIn = new SignInGate({ waitMs: config.signInWaitMs ?? DEFAULTS.signInWaitMs, noBrowser: config.noBrowser,
+    port: config.signInPort, endpointUrl: listener.target.awsEndpointUrl });
   const target = new ConfiguredTarget(listener.target, cache, config.connectTimeoutMs, undefined, signIn);
   return { listener, label: labelOf(listener), target, cache, user: options.user ?? defaultUser(),
     close: () => {
       cache.close();
-      signIn?.close();
+      signIn.close();
     } };
 }

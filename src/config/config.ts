@@ -62,6 +62,12 @@ export interface TargetConfig {
    * (or the AWS CLI's token-cache JSON with accessToken and expiresAt). Runs when a token is needed, not per login.
    */
   idcTokenCommand?: string | undefined;
+  /**
+   * --db-user-from-identity: the DbUser of GetClusterCredentials is the caller's own name, read once per identity
+   * from STS GetCallerIdentity — the role session name (for an Identity Center permission set, the person's IdC
+   * user name) or the IAM user name. The client's user name and --db-user are not used.
+   */
+  dbUserFromIdentity?: boolean | undefined;
 }
 
 /** One local user's identity on the target (config file `users:` map). */
@@ -142,6 +148,19 @@ export interface Config {
   idleReleaseMs?: number | undefined;
   /** The /healthz, /readyz and /metrics server; off when absent. */
   httpListen?: HttpListenConfig | undefined;
+  /**
+   * Sign-in on demand: how long a client's startup is held while the IAM Identity Center sign-in it needs is
+   * completed in the browser (--sign-in-wait, in ms; default 120 s); 0 turns sign-in on demand off.
+   */
+  signInWaitMs?: number | undefined;
+  /** --no-browser: sign in with a device code (URL and code printed or sent to the client) instead of the browser. */
+  noBrowser?: boolean | undefined;
+  /** --sign-in-port: the port of the sign-in's loopback redirect listener on 127.0.0.1 (default: any free port). */
+  signInPort?: number | undefined;
+  /** --sso-start-url: the AWS access portal URL to sign in to when no profile names one (login, logout, status). */
+  ssoStartUrl?: string | undefined;
+  /** --sso-region: the Identity Center region that goes with --sso-start-url. */
+  ssoRegion?: string | undefined;
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -158,4 +177,5 @@ export const DEFAULTS = {
   logFormat: 'auto',
   shutdownGraceMs: 30_000,
   httpHost: '127.0.0.1',
+  signInWaitMs: 120_000,
 } as const;

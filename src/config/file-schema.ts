@@ -47,6 +47,8 @@ export const targetSchema = z.strictObject({
   idcNamespace: text.optional(),
   idcDisplayName: text.optional(),
   idcTokenCommand: text.optional(),
+  /** --db-user-from-identity: the caller's own name (STS GetCallerIdentity) is the DbUser. */
+  dbUserFromIdentity: z.boolean().optional(),
 });
 
 export const listenerSchema = z.strictObject({
@@ -75,6 +77,12 @@ export const fileSchema = z.strictObject({
   connectTimeout: seconds.optional(),
   /** Seconds after which an idle session gives its Redshift connection back (--idle-release). */
   idleRelease: seconds.optional(),
+  /** Sign-in on demand (see the flags of the same names): seconds a startup waits for it, 0 off. */
+  signInWait: z.number().min(0, { error: 'must be zero or more seconds' }).optional(),
+  noBrowser: z.boolean().optional(),
+  signInPort: z.number().int().min(0).max(65535).optional(),
+  ssoStartUrl: text.optional(),
+  ssoRegion: text.optional(),
 });
 
 export type FileConfig = z.infer<typeof fileSchema>;

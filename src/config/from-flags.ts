@@ -37,6 +37,12 @@ export interface Flags {
   idcNamespace?: string;
   idcDisplayName?: string;
   idcTokenCommand?: string;
+  dbUserFromIdentity?: boolean;
+  signInWait?: number;
+  browser?: boolean;
+  signInPort?: number;
+  ssoStartUrl?: string;
+  ssoRegion?: string;
   startupTimeout?: number;
   idleRelease?: number;
   clientPassword?: string;
@@ -96,6 +102,7 @@ function targetOverrides(flags: Flags): Partial<TargetConfig> {
     idcNamespace: flags.idcNamespace,
     idcDisplayName: flags.idcDisplayName,
     idcTokenCommand: flags.idcTokenCommand,
+    dbUserFromIdentity: flags.dbUserFromIdentity,
   };
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<TargetConfig>;
 }
@@ -155,5 +162,11 @@ export function configFromFlags(flags: Flags, base?: Config): Config {
     warm: flags.warm ?? base?.warm,
     heal: flags.heal ?? base?.heal,
     httpListen: flags.httpListen !== undefined ? parseHttpListen(flags.httpListen) : base?.httpListen,
+    signInWaitMs: seconds(flags.signInWait, base?.signInWaitMs),
+    // yargs turns --no-browser into browser: false.
+    noBrowser: flags.browser !== undefined ? !flags.browser : base?.noBrowser,
+    signInPort: flags.signInPort ?? base?.signInPort,
+    ssoStartUrl: flags.ssoStartUrl ?? base?.ssoStartUrl,
+    ssoRegion: flags.ssoRegion ?? base?.ssoRegion,
   };
 }

@@ -39,7 +39,7 @@ const FILE_KEYS: Partial<Record<ConfigField, string>> = {
   'target.upstreamHost': 'target.upstream', 'target.upstreamPort': 'target.upstream',
   'target.durationSeconds': 'target.duration', 'target.assumeRoleArn': 'target.assumeRole',
   'listener.maxConnections': 'maxConnections', startupTimeoutMs: 'startupTimeout', connectTimeoutMs: 'connectTimeout',
-  shutdownGraceMs: 'shutdownGrace', idleReleaseMs: 'idleRelease',
+  shutdownGraceMs: 'shutdownGrace', idleReleaseMs: 'idleRelease', signInWaitMs: 'signInWait',
 };
 const fileKey = (field: ConfigField): string => FILE_KEYS[field] ?? field;
 
@@ -124,6 +124,7 @@ function targetFromFile(t: FileTarget, baseDir: string): TargetConfig {
     idcNamespace: t.idcNamespace,
     idcDisplayName: t.idcDisplayName,
     idcTokenCommand: t.idcTokenCommand,
+    dbUserFromIdentity: t.dbUserFromIdentity,
   };
 }
 
@@ -150,6 +151,11 @@ function configFromFile(f: FileConfig, baseDir: string): Config {
     maxConnections: f.maxConnections,
     idleReleaseMs: ms(f.idleRelease),
     httpListen: f.httpListen === undefined ? undefined : parseHttpListen(String(f.httpListen)),
+    signInWaitMs: ms(f.signInWait),
+    noBrowser: f.noBrowser,
+    signInPort: f.signInPort,
+    ssoStartUrl: f.ssoStartUrl,
+    ssoRegion: f.ssoRegion,
   };
 }
 

@@ -11,7 +11,8 @@ import { parseRedshiftHost } from './redshift-endpoint.js';
 export type ConfigField =
   | `target.${keyof TargetConfig}`
   | 'listen' | 'unixSocket' | 'listener.maxConnections' | 'clientAuth' | 'clientTls'
-  | 'startupTimeoutMs' | 'connectTimeoutMs' | 'shutdownGraceMs' | 'idleReleaseMs' | 'maxConnections' | 'httpListen';
+  | 'startupTimeoutMs' | 'connectTimeoutMs' | 'shutdownGraceMs' | 'idleReleaseMs' | 'maxConnections' | 'httpListen'
+  | 'signInWaitMs' | 'signInPort' | 'ssoStartUrl' | 'ssoRegion';
 
 export interface ConfigProblem {
   /** Index in config.listeners, when the problem is about one listener. */
@@ -38,7 +39,8 @@ const FLAG_NAMES: Record<ConfigField, string> = {
   'listener.maxConnections': '--max-connections', clientAuth: '--client-password/--client-ca',
   clientTls: '--client-tls-cert/--client-tls-key', startupTimeoutMs: '--startup-timeout',
   connectTimeoutMs: '--connect-timeout', shutdownGraceMs: '--shutdown-grace', idleReleaseMs: '--idle-release', maxConnections: '--max-connections',
-  httpListen: '--http-listen',
+  httpListen: '--http-listen', 'target.dbUserFromIdentity': '--db-user-from-identity', signInWaitMs: '--sign-in-wait',
+  signInPort: '--sign-in-port', ssoStartUrl: '--sso-start-url', ssoRegion: '--sso-region',
 };
 
 export const flagName: FieldNamer = (field) => FLAG_NAMES[field];
@@ -95,6 +97,11 @@ function checkTarget(t: TargetConfig, n: FieldNamer): ConfigProblem[] {
   for (const [name, u] of users) {
     if (u.dbUser !== undefined && u.dbUser.length === 0) p('target.users', `${name}: dbUser must not be empty`);
   }
+  if (t.dbUserFromIdentity) {
+    const clash = t.dbUser !== undefined ? 'target.dbUser' : t.withIam ? 'target.withIam' : t.workgroup ? 'target.workgroup'
+      : users.length > 0 ? 'target.users' : undefined;
+    if (clash) p('target.dbUserFromIdentity', `cannot be used with ${n(clash)} (it names the database user itself)`);
+  }
   return out;
 }
 
@@ -150,6 +157,19 @@ export function findProblems(config: Config, n: FieldNamer = flagName): ConfigPr
   }
   if (config.maxConnections !== undefined && (!Number.isInteger(config.maxConnections) || config.maxConnections < 1)) {
     problems.push({ field: 'maxConnections', message: 'must be a whole number from 1' });
+  }
+  if (config.signInWaitMs !== undefined && !(config.signInWaitMs >= 0)) {
+    problems.push({ field: 'signInWaitMs', message: 'must be zero (off) or more seconds' });
+  }
+  if (config.signInPort !== undefined && (!Number.isInteger(config.signInPort) || config.signInPort < 0 || config.signInPort > 65535)) {
+    problems.push({ field: 'signInPort', message: 'must be a port number 0–65535' });
+  }
+  if ((config.ssoStartUrl === undefined) !== (config.ssoRegion === undefined)) {
+    problems.push({ field: config.ssoStartUrl === undefined ? 'ssoStartUrl' : 'ssoRegion',
+      message: config.ssoStartUrl === undefined ? 'is needed with --sso-region' : 'is needed with --sso-start-url' });
+  }
+  if (config.ssoStartUrl !== undefined && !/^https:\/\/\S+$/.test(config.ssoStartUrl)) {
+    problems.push({ field: 'ssoStartUrl', message: 'must be an https:// URL (the AWS access portal URL, e.g. https://d-1234567890.awsapps.com/start)' });
   }
   const http = config.httpListen;
   if (http && (!Number.isInteger(http.port) || http.port < 0 || http.port > 65535)) {

@@ -3,6 +3,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Config, TargetConfig } from '../config/config.js';
+import { DEFAULTS } from '../config/config.js';
+import { SignInGate } from '../signin/sign-in-gate.js';
 import { CredentialCache } from '../credentials/credential-cache.js';
 import type { CredentialCacheOptions } from '../credentials/credential-cache.js';
 import type { Logger } from '../ops/logger.js';
@@ -13,7 +15,6 @@ import { ConfiguredTarget } from '../target/configured-target.js';
 import type { Target } from '../target/target.js';
 import { listenerSecurity } from '../front-door/listener-security.js';
 import { WarmPool } from '../target/warm-pool.js';
-import { idcSignInFor } from '../signin/idc-sign-in.js';
 import { DirectDialer } from '../target/direct-dialer.js';
 
 /** Spares of a warm pool kept for one upstream in all, per --warm spare of one parameter set (--warm-total default). */
@@ -30,6 +31,8 @@ export interface RunningProxy {
   readonly metrics: ProxyMetrics;
   /** Each listener's --warm pool, in listener order (undefined without --warm). */
   readonly pools: ReadonlyArray<WarmPool | undefined>;
+  /** IAM Identity Center sign-in on demand (shared by every listener), and its state for the status page. */
+  readonly signIn: SignInGate;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -56,9 +59,13 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
       cacheOptions.onApiCall?.(e);
     },
   });
+  // One IAM Identity Center sign-in for the whole proxy — SSO profiles' sign-in on demand and IdC listeners without
+  // --idc-token-command alike: one browser tab per start URL for every waiting tool. --aws-endpoint-url is per
+  // target; the OIDC endpoint is one per sign-in: the first IdC listener's, else the first listener's.
+  const idcTarget = config.listeners.find((l) => l.target.idcIssuerUrl !== undefined)?.target;
+  const signIn = new SignInGate({ waitMs: config.signInWaitMs ?? DEFAULTS.signInWaitMs, noBrowser: config.noBrowser,
+    port: config.signInPort, endpointUrl: (idcTarget ?? config.listeners[0]?.target)?.awsEndpointUrl, log });
   const budget = new ConnectionBudget(config.maxConnections);
-  // One IAM Identity Center sign-in for every IdC listener that has no --idc-token-command: one tab for all tools.
-  const signIn = idcSignInFor(config);
   const targets = config.listeners.map((l) => ({
     listener: l,
     config: l.target,
@@ -87,7 +94,7 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
     cache.close();
-    signIn?.close();
+    signIn.close();
     throw err;
   }
   for (const l of listeners) log.info({ address: l.address.address, port: l.address.port, listener: l.label }, 'listening');
@@ -98,11 +105,12 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
     targets,
     metrics,
     pools,
+    signIn,
     async close(graceMs = 0) {
       for (const p of pools) p?.shutdown();
       await Promise.all(listeners.map((l) => l.close(graceMs)));
       cache.close();
-      signIn?.close();
+      signIn.close();
     },
   };
 }

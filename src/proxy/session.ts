@@ -78,7 +78,7 @@ export class Session {
   private readonly door: FrontDoor;
   private readonly started = Date.now();
   private readonly abort = new AbortController();
-  private readonly startupTimer: NodeJS.Timeout;
+  private startupTimer: NodeJS.Timeout;
   private relay: Relay | undefined;
   /** The upstream connection being relayed to (replaced by a heal). */
   private upstream: UpstreamSession | undefined;
@@ -402,6 +402,11 @@ export class Session {
       // PostgreSQL's authentication_timeout: a client stalled in the password exchange does not hold a session.
       this.fail(protocolError(`the client did not complete password authentication within ${this.deps.limits.startupTimeoutMs} ms`));
     } else if (this.state === 'logging-in') {
+      // Held for an IAM Identity Center sign-in (--sign-in-wait bounds that wait itself): keep the login alive.
+      if (this.deps.target.holdsLogins()) {
+        this.startupTimer = setTimeout(() => this.onStartupTimeout(), this.deps.limits.startupTimeoutMs);
+        return;
+      }
       this.abort.abort(new ClientError({
         code: SqlState.SqlclientUnableToEstablishSqlconnection,
         message: `logging in to Redshift took longer than ${this.deps.limits.startupTimeoutMs} ms`,

@@ -52,6 +52,11 @@ export interface TokenOptions {
   readonly interactive?: boolean | undefined;
   /** This caller stops waiting (a client gave up); the shared sign-in goes on for the others. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * A token the service refused (revoked, signed out elsewhere) although its expiry is ahead: it is not returned
+   * again; a refresh or a new sign-in replaces it.
+   */
+  readonly refused?: string | undefined;
 }
 
 /** The one question every caller asks. */

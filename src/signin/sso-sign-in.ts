@@ -55,11 +55,12 @@ export class SsoSignIn implements TokenProvider {
     const flying = this.flights.get(key);
     if (flying) return raceAbort(flying.promise, options.signal);
     const cached = await readToken(target, this.options.env);
-    if (cached && Date.parse(cached.expiresAt) - Date.now() > REFRESH_WINDOW_MS) return asAccessToken(cached);
+    const usable = cached !== undefined && cached.accessToken !== options.refused;
+    if (usable && Date.parse(cached.expiresAt) - Date.now() > REFRESH_WINDOW_MS) return asAccessToken(cached);
     const again = this.flights.get(key); // another caller may have started one while the file was read
     if (again) return raceAbort(again.promise, options.signal);
     const flight: { promise?: Promise<AccessToken>; prompt?: SignInPrompt } = {};
-    const promise = this.obtain(target, cached, options.interactive !== false, flight)
+    const promise = this.obtain(target, cached, usable, options.interactive !== false, flight)
       .finally(() => this.flights.delete(key));
     flight.promise = promise;
     this.flights.set(key, flight as Flight);
@@ -80,7 +81,7 @@ export class SsoSignIn implements TokenProvider {
     this.closing.abort(new Error('the proxy is shutting down'));
   }
 
-  private async obtain(target: SignInTarget, cached: CachedToken | undefined, interactive: boolean,
+  private async obtain(target: SignInTarget, cached: CachedToken | undefined, usable: boolean, interactive: boolean,
     flight: { prompt?: SignInPrompt }): Promise<AccessToken> {
     const client = oidcClient(target.region, this.options);
     if (cached?.refreshToken && cached.clientId && cached.clientSecret) {
@@ -91,10 +92,10 @@ export class SsoSignIn implements TokenProvider {
           registrationExpiresAt: cached.registrationExpiresAt }, cached.refreshToken);
       } catch (err) {
         // Refused (revoked, expired session) or unreachable: a token still valid is better than none.
-        if (Date.parse(cached.expiresAt) > Date.now()) return asAccessToken(cached);
+        if (usable && Date.parse(cached.expiresAt) > Date.now()) return asAccessToken(cached);
         if (!interactive) throw new SignInRequiredError('the IAM Identity Center session has expired and could not be refreshed', { cause: err });
       }
-    } else if (cached && Date.parse(cached.expiresAt) > Date.now()) {
+    } else if (cached && usable && Date.parse(cached.expiresAt) > Date.now()) {
       return asAccessToken(cached);
     }
     if (!interactive) throw new SignInRequiredError('nobody is signed in to IAM Identity Center for this start URL');

@@ -9,8 +9,8 @@
 import type { TargetConfig } from '../config/config.js';
 import type { CredentialCache } from '../credentials/credential-cache.js';
 import type { CredentialRequest } from '../credentials/credential-source.js';
+import type { SignInGate } from '../signin/sign-in-gate.js';
 import type { UpstreamEndpoint } from '../upstream/upstream-endpoint.js';
-import type { TokenProvider } from '../signin/index.js';
 import { Target } from './target.js';
 import type { ResolvedLogin } from './target.js';
 
@@ -21,7 +21,7 @@ export class ConfiguredTarget extends Target {
   private readonly routes = new WeakMap<CredentialRequest, Target>();
 
   constructor(private readonly settings: TargetConfig, private readonly sharedCache: CredentialCache,
-    private readonly timeoutMs: number, private readonly onConnected?: (ms: number) => void, signIn?: TokenProvider) {
+    private readonly timeoutMs: number, private readonly onConnected?: (ms: number) => void, signIn?: SignInGate) {
     super(settings, sharedCache, timeoutMs, signIn);
   }
 
@@ -47,7 +47,7 @@ export class ConfiguredTarget extends Target {
   private targetFor(clientUser: string, dbGroups: string[]): Target {
     let t = this.byUser.get(clientUser);
     if (!t) {
-      t = new Target({ ...this.settings, dbGroups, users: undefined }, this.sharedCache, this.timeoutMs);
+      t = new Target({ ...this.settings, dbGroups, users: undefined }, this.sharedCache, this.timeoutMs, this.signIn);
       this.byUser.set(clientUser, t);
     }
     return t;

@@ -62,11 +62,19 @@ export class DirectDialer implements UpstreamDialer {
     const deadline = new AbortController();
     const onAbort = (): void => deadline.abort(signal.reason);
     // A plain timer and listener rather than AbortSignal.timeout + any (~0.1 ms per connection, see connect-tls).
-    const timer = setTimeout(() => deadline.abort(new ClientError({
-      code: SqlState.SqlclientUnableToEstablishSqlconnection,
-      message: `Redshift did not complete the connection and login within ${ms} ms`,
-      hint: 'The cluster may be overloaded, restarting or unreachable; try again, or raise --startup-timeout.',
-    })), ms);
+    const expire = (): void => {
+      // Waiting for an IAM Identity Center sign-in is not Redshift being slow (--sign-in-wait bounds that wait).
+      if (this.target.holdsLogins()) {
+        timer = setTimeout(expire, ms);
+        return;
+      }
+      deadline.abort(new ClientError({
+        code: SqlState.SqlclientUnableToEstablishSqlconnection,
+        message: `Redshift did not complete the connection and login within ${ms} ms`,
+        hint: 'The cluster may be overloaded, restarting or unreachable; try again, or raise --startup-timeout.',
+      }));
+    };
+    let timer = setTimeout(expire, ms);
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     try {

@@ -44,13 +44,18 @@ export async function openUpstream(target: Target, clientParams: ReadonlyMap<str
   for (let retried = false; ; retried = true) {
     // The connection needs no credential until the login: open it while the credential is looked up. A failed
     // lookup is still the error reported (it is awaited first), and the connection is then closed unused.
-    const connection = connect(target, signal);
+    let connection = connect(target, signal);
     let resolved: ResolvedLogin;
     try {
       resolved = await target.resolve(request, signal);
     } catch (err) {
       discard(connection);
       throw err;
+    }
+    // A person signed in meanwhile (minutes, perhaps): the server may have closed the idle unauthenticated connection.
+    if (resolved.afterSignIn) {
+      discard(connection);
+      connection = connect(target, signal);
     }
     try {
       return await attempt(target, resolved, connection, clientParams, database, signal);

@@ -13,7 +13,6 @@ import type { DbCredential } from '../credentials/db-credential.js';
 import { IdcToken } from '../credentials/idc-token.js';
 import { idcTokenSourceFor } from '../credentials/idc-token-source.js';
 import type { IdcTokenSource } from '../credentials/idc-token-source.js';
-import type { TokenProvider } from '../signin/index.js';
 import { isIdcTarget } from '../config/validate-config.js';
 import type { IdcStartup } from '../upstream/login.js';
 import { ClusterCredentialsSource } from '../credentials/cluster-credentials.js';
@@ -24,6 +23,7 @@ import { describeCredentialFailure } from '../credentials/aws-error-hints.js';
 import type { HintContext } from '../credentials/aws-error-hints.js';
 import { ClientError } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
+import type { SignInGate } from '../signin/sign-in-gate.js';
 import { AddressCache } from '../upstream/address-cache.js';
 import { trustStore } from '../upstream/connect-tls.js';
 import type { UpstreamEndpoint } from '../upstream/upstream-endpoint.js';
@@ -33,6 +33,8 @@ export interface ResolvedLogin {
   /** A temporary password, or (IdC listeners) an Identity Center token. */
   readonly credential: DbCredential | IdcToken;
   readonly request: CredentialRequest;
+  /** The lookup waited for an IAM Identity Center sign-in: a connection opened before it may have gone stale. */
+  readonly afterSignIn?: boolean | undefined;
 }
 
 export class Target {
@@ -48,7 +50,7 @@ export class Target {
 
   /** @param signIn the proxy's one IAM Identity Center sign-in, for IdC listeners without --idc-token-command. */
   constructor(private readonly config: TargetConfig, private readonly cache: CredentialCache,
-    private readonly connectTimeoutMs: number, signIn?: TokenProvider) {
+    private readonly connectTimeoutMs: number, readonly signIn?: SignInGate) {
     const facts = config.upstreamHost ? parseRedshiftHost(config.upstreamHost) : undefined;
     const clusterId = config.clusterId ?? (facts?.kind === 'provisioned' ? facts.clusterId : undefined);
     const workgroup = config.workgroup ?? (facts?.kind === 'serverless' && !config.clusterId ? facts.workgroup : undefined);
@@ -63,7 +65,7 @@ export class Target {
       assumeRoleArn: config.assumeRoleArn };
     if (isIdcTarget(config)) {
       // Redshift's own Identity Center login: no credential API at all, the token goes to the endpoint itself.
-      this.source = idcTokenSourceFor(config, signIn);
+      this.source = idcTokenSourceFor(config, signIn?.provider);
       this.idc = { namespace: config.idcNamespace, displayName: config.idcDisplayName };
       this.hint = { ...common, action: this.source.action, iamActions: [], targetName: config.upstreamHost ?? 'the endpoint' };
     } else if (workgroup) {
@@ -163,11 +165,30 @@ export class Target {
     try {
       const credential = await this.cache.get(key, (s) => source.fetch(request, s), signal);
       return { key, credential, request };
+    } catch (first) {
+      if (signal?.aborted) throw first;
+      // The profile's IAM Identity Center sign-in is missing or over: one shared sign-in, then one more try.
+      if (!(await this.signIn?.signInFor(this.config.profile, first, signal))) throw this.describe(first, request);
+    }
+    try {
+      const credential = await this.cache.get(key, (s) => source.fetch(request, s), signal);
+      return { key, credential, request, afterSignIn: true };
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw describeCredentialFailure(err, { ...this.hint, resources: source.resourcesFor(request),
-        dbUser: this.source instanceof ClusterCredentialsSource ? request.dbUser : undefined });
+      throw this.describe(err, request);
     }
+  }
+
+  /** A credential API failure as the client's ErrorResponse (the token source's errors are ClientErrors already). */
+  private describe(err: unknown, request: CredentialRequest): ClientError {
+    const source = this.source as CredentialSource;
+    return describeCredentialFailure(err, { ...this.hint, resources: source.resourcesFor(request),
+      dbUser: this.source instanceof ClusterCredentialsSource ? request.dbUser : undefined });
+  }
+
+  /** Whether this target's logins wait for an IAM Identity Center sign-in (login timers hold off meanwhile). */
+  holdsLogins(): boolean {
+    return this.signIn?.holdsLogins(this.config.profile) ?? false;
   }
 
   invalidate(login: ResolvedLogin): void {

@@ -14,7 +14,9 @@ import type { Logger } from '../../src/ops/logger.js';
 import { startProxy } from '../../src/proxy/proxy.js';
 import type { RunningProxy } from '../../src/proxy/proxy.js';
 import { createPgDataPlane, startEmulator } from '../../src/emulator/index.js';
-import type { DataPlane, Emulator, Principal, RoleConfig, SsoSessionConfig } from '../../src/emulator/index.js';
+import type {
+  DataPlane, Emulator, IdentityCenterConfig, Principal, RoleConfig, SsoSessionConfig,
+} from '../../src/emulator/index.js';
 import { startTestBed } from './pg-server.js';
 import type { TestBed } from './pg-server.js';
 import { LogCapture } from './log-capture.js';
@@ -62,6 +64,8 @@ export interface StackOptions {
   readonly roles?: readonly RoleConfig[];
   /** IAM Identity Center sign-ins its SSO portal accepts. */
   readonly ssoSessions?: readonly SsoSessionConfig[];
+  /** People who can sign in at the emulator's IAM Identity Center pages. */
+  readonly identityCenter?: IdentityCenterConfig;
 }
 
 export interface Stack {
@@ -114,6 +118,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     workgroups: (options.workgroups ?? []).map((name) => ({ name, endpoint: { address: 'localhost', port: bed.port }, region: TEST_REGION })),
     roles: options.roles ?? [],
     ssoSessions: options.ssoSessions ?? [],
+    identityCenter: options.identityCenter,
     dataPlane,
     ...(options.lifetimeSeconds !== undefined ? { lifetimeSeconds: options.lifetimeSeconds } : {}),
   });
