@@ -67,7 +67,9 @@ const keysOf = (p: Principal): Record<string, string> => ({
 /** Starts a proxy with these target settings and returns what a client connecting as `user` is told. */
 async function refusedWith(target: Parameters<Stack['startProxy']>[0], user = 'alice',
   cache?: Parameters<Stack['startProxy']>[2]): Promise<Refusal> {
-  const p = await stack.startProxy(target, {}, cache);
+  // Sign-in on demand off: these are the messages of a proxy that does not sign in itself (the on-demand sign-in
+  // has its own tests in sign-in-on-demand.test.ts).
+  const p = await stack.startProxy(target, { signInWaitMs: 0 }, cache);
   const err = await refusal(p.addresses[0]?.port as number, user);
   seen.push(err);
   expect(err.severity).toBe('FATAL');

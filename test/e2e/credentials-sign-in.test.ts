@@ -81,7 +81,8 @@ describe('IAM Identity Center (SSO) profile', () => {
 
   it('an expired session is refused with the login command; after aws sso login the same proxy connects', async () => {
     env = ssoEnv(new Date(Date.now() - 60_000));
-    const p = await stack.startProxy({ profile: 'analytics' });
+    // --sign-in-wait 0: the proxy does not sign in itself; `aws sso login` elsewhere is what this is about.
+    const p = await stack.startProxy({ profile: 'analytics' }, { signInWaitMs: 0 });
     const port = p.addresses[0]?.port as number;
     const err = await refusal(port, 'morning');
     expect(err).toMatchObject({ code: '28000', message: 'your AWS SSO session for profile "analytics" has expired' });
