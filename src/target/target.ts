@@ -22,6 +22,7 @@ import { discoverClusterEndpoint, discoverWorkgroupEndpoint } from '../credentia
 import { describeCredentialFailure } from '../credentials/aws-error-hints.js';
 import type { HintContext } from '../credentials/aws-error-hints.js';
 import { ClientError } from '../protocol/client-error.js';
+import { IdentityName } from '../credentials/identity-name.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import type { SignInGate } from '../signin/sign-in-gate.js';
 import { AddressCache } from '../upstream/address-cache.js';
@@ -47,6 +48,8 @@ export class Target {
   private readonly extraCaPem: readonly string[] | undefined;
   private readonly secureContext: SecureContext;
   private endpointPromise: Promise<UpstreamEndpoint> | undefined;
+  /** --db-user-from-identity: the caller's name from STS GetCallerIdentity, once per identity. */
+  private readonly identityName: IdentityName | undefined;
 
   /** @param signIn the proxy's one IAM Identity Center sign-in, for IdC listeners without --idc-token-command. */
   constructor(private readonly config: TargetConfig, private readonly cache: CredentialCache,
@@ -59,6 +62,7 @@ export class Target {
       region: config.region ?? facts?.region, profile: config.profile, endpointUrl: config.awsEndpointUrl,
       assumeRoleArn: config.assumeRoleArn, externalId: config.externalId, roleSessionName: config.roleSessionName,
     };
+    this.identityName = config.dbUserFromIdentity ? new IdentityName(this.aws) : undefined;
     this.extraCaPem = config.caFile ? [readFileSync(config.caFile, 'utf8')] : undefined;
     this.secureContext = trustStore(this.extraCaPem ?? []);
     const common = { profile: config.profile, region: this.aws.region, endpointUrl: config.awsEndpointUrl,
@@ -159,20 +163,23 @@ export class Target {
 
   async resolve(request: CredentialRequest, signal?: AbortSignal): Promise<ResolvedLogin> {
     const source = this.source;
-    const key = source.keyFor(request);
     // The token source keeps its own tokens (and shares one sign-in); its errors already say what to do.
-    if (isTokenSource(source)) return { key, credential: await source.token(signal), request };
+    if (isTokenSource(source)) return { key: source.keyFor(request), credential: await source.token(signal), request };
+    const lookUp = async (): Promise<ResolvedLogin> => {
+      // --db-user-from-identity: the caller's own name (read once per identity) replaces the client's user name.
+      const named = this.identityName ? { ...request, dbUser: await this.identityName.dbUser(signal) } : request;
+      const key = source.keyFor(named);
+      return { key, credential: await this.cache.get(key, (s) => source.fetch(named, s), signal), request: named };
+    };
     try {
-      const credential = await this.cache.get(key, (s) => source.fetch(request, s), signal);
-      return { key, credential, request };
+      return await lookUp();
     } catch (first) {
       if (signal?.aborted) throw first;
       // The profile's IAM Identity Center sign-in is missing or over: one shared sign-in, then one more try.
       if (!(await this.signIn?.signInFor(this.config.profile, first, signal))) throw this.describe(first, request);
     }
     try {
-      const credential = await this.cache.get(key, (s) => source.fetch(request, s), signal);
-      return { key, credential, request, afterSignIn: true };
+      return { ...(await lookUp()), afterSignIn: true };
     } catch (err) {
       if (signal?.aborted) throw err;
       throw this.describe(err, request);
@@ -181,6 +188,7 @@ export class Target {
 
   /** A credential API failure as the client's ErrorResponse (the token source's errors are ClientErrors already). */
   private describe(err: unknown, request: CredentialRequest): ClientError {
+    if (err instanceof ClientError) return err; // already says what to do (a name Redshift would refuse)
     const source = this.source as CredentialSource;
     return describeCredentialFailure(err, { ...this.hint, resources: source.resourcesFor(request),
       dbUser: this.source instanceof ClusterCredentialsSource ? request.dbUser : undefined });

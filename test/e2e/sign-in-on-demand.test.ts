@@ -15,20 +15,30 @@ import { ssoSessionProfile, useAwsEnv } from '../support/aws-env.js';
 import type { AwsEnv } from '../support/aws-env.js';
 import { withClient } from '../support/clients.js';
 import { leakedSecrets, refusal } from '../support/refusals.js';
-import { startStack } from '../support/stack.js';
+import { startStack, testPrincipal } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
+import type { Principal } from '../../src/emulator/index.js';
 
 const START_URL = 'https://corp.awsapps.com/start';
 const BROWSER_SCRIPT = path.join(import.meta.dirname, '../support/test-browser.mjs');
 const BROWSER_VARIABLES = ['BROWSER', 'TEST_BROWSER_DECISION', 'TEST_BROWSER_LOG'];
 const run = promisify(execFile);
+/** An IAM user whose name Redshift would refuse as a user name (it begins with a digit). */
+const digitUser: Principal = { accessKeyId: 'AKIADIGITUSER0000001', secretAccessKey: 'digit/user/secret/EXAMPLE00000000000001',
+  arn: 'arn:aws:iam::123456789012:user/9lives' };
 
 let stack: Stack;
 let env: AwsEnv | undefined;
 let browserLog: string;
 
 beforeAll(async () => {
-  stack = await startStack({ identityCenter: { users: [{ userName: 'alice@example.com', accountId: '123456789012', roleName: 'Analyst' }] } });
+  stack = await startStack({
+    principals: [testPrincipal, digitUser],
+    identityCenter: { users: [{ userName: 'alice@example.com', accountId: '123456789012', roleName: 'Analyst',
+      // The permission set's policy with `"redshift:DbUser": "${aws:userid}"`-style scoping: only her own DbUser.
+      allow: (action, resource) => action !== 'redshift:GetClusterCredentials' || resource.includes(':dbname:')
+        || resource.endsWith('/alice@example.com') }] },
+  });
 });
 
 beforeEach(() => {
@@ -123,6 +133,29 @@ describe('a sign-in that does not complete', () => {
     expect(err).toMatchObject({ code: '28000' });
     expect(err.message).toContain('SSO session for profile "analytics"');
     expect(opened()).toEqual([]);
+  });
+});
+
+describe('--db-user-from-identity: the person as the database user', () => {
+  it('DbUser is the IdC user name from GetCallerIdentity, read once for the identity, with --auto-create', async () => {
+    const p = await stack.startProxy({ profile: 'analytics', dbUserFromIdentity: true, autoCreate: true }, { signInWaitMs: 20_000 });
+    const port = p.addresses[0]?.port as number;
+    stack.emulator.resetCounters();
+    const users = await Promise.all(['dbeaver', 'psql', 'dbt'].map((u) => currentUser(port, u)));
+    expect(users).toEqual(['IAMA:alice@example.com', 'IAMA:alice@example.com', 'IAMA:alice@example.com']);
+    expect(await currentUser(port, 'notebook')).toBe('IAMA:alice@example.com');
+    expect(stack.emulator.calls.GetCallerIdentity).toBe(1);
+    expect(stack.emulator.callLog.find((c) => c.action === 'GetClusterCredentials')?.params).toMatchObject({ DbUser: 'alice@example.com' });
+  });
+
+  it('a name Redshift would refuse is a clear 28000, not a rewritten user', async () => {
+    env?.restore();
+    env = useAwsEnv({ vars: { AWS_ACCESS_KEY_ID: digitUser.accessKeyId, AWS_SECRET_ACCESS_KEY: digitUser.secretAccessKey, AWS_REGION: 'us-east-1' } });
+    const p = await stack.startProxy({ dbUserFromIdentity: true, autoCreate: true }, { signInWaitMs: 0 });
+    const err = await refusal(p.addresses[0]?.port as number, 'anyone');
+    expect(err).toMatchObject({ code: '28000', message: 'your AWS name "9lives" (from arn:aws:iam::123456789012:user/9lives) cannot be a Redshift database user name' });
+    expect(err.hint).toContain('--db-user');
+    expect(stack.emulator.callLog.some((c) => c.action === 'GetClusterCredentials' && c.caller === digitUser.arn)).toBe(false);
   });
 });
 
