@@ -1,7 +1,8 @@
 /**
  * The operations endpoint (--http-listen): GET /healthz (liveness: the process answers), /readyz (readiness, see
- * readiness.ts; 503 with the JSON reason when not ready) and /metrics (Prometheus text format). Nothing here
- * changes the proxy, and nothing it returns is secret.
+ * readiness.ts; 503 with the JSON reason when not ready) and /metrics (Prometheus text format); with a StatusPage
+ * also / and /status (status-page.ts: Host-checked, and the one state-changing request, POST /sign-in, needs its
+ * token and Origin). Nothing it returns is secret.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,8 @@ import type { HttpListenConfig } from '../config/config.js';
 import type { Logger } from '../ops/logger.js';
 import type { ProxyMetrics } from '../ops/metrics.js';
 import type { Readiness } from './readiness.js';
+import { STATUS_PATHS } from './status-page.js';
+import type { StatusPage } from './status-page.js';
 
 export interface OpsServer {
   readonly address: AddressInfo;
@@ -23,8 +26,18 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
 const json = (value: unknown): string => `${JSON.stringify(value)}\n`;
 
 export async function startOpsServer(listen: HttpListenConfig, metrics: ProxyMetrics, readiness: Readiness,
-  log: Logger): Promise<OpsServer> {
+  log: Logger, status?: StatusPage): Promise<OpsServer> {
   const server = http.createServer((req, res) => {
+    const statusPath = new URL(req.url ?? '/', 'http://localhost').pathname;
+    // The status page (/, /status, the Sign in button) checks Host, Origin and its token itself.
+    if (status && STATUS_PATHS.has(statusPath)) {
+      status.handle(req, res, statusPath).catch((err: unknown) => {
+        log.error({ err: err instanceof Error ? err.message : String(err), path: statusPath }, 'status page failed');
+        if (!res.headersSent) send(res, 500, 'application/json', json({ error: 'internal error' }));
+        else res.destroy();
+      });
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(res, 405, 'application/json', json({ error: 'only GET is served' }));
       return;
@@ -63,6 +76,7 @@ export async function startOpsServer(listen: HttpListenConfig, metrics: ProxyMet
     });
   });
   const address = server.address() as AddressInfo;
+  status?.bind(address);
   log.info({ address: address.address, port: address.port }, 'operations endpoint: /healthz /readyz /metrics');
   return {
     address,

@@ -7,7 +7,7 @@
 import type { Config } from '../config/config.js';
 import { SsoSignIn } from '../signin/index.js';
 import type { SignInPrompt } from '../signin/index.js';
-import { signInsOf } from './sign-in-targets.js';
+import { signInsOf } from '../signin/config-sign-ins.js';
 
 export interface CommandOutput {
   readonly out: (line: string) => void;

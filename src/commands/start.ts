@@ -11,6 +11,8 @@ import { startOpsServer } from '../admin/http-server.js';
 import type { OpsServer } from '../admin/http-server.js';
 import { createLogger } from '../ops/logger.js';
 import { Readiness } from '../admin/readiness.js';
+import { StatusPage } from '../admin/status-page.js';
+import { StatusReporter } from '../admin/status-report.js';
 import { startProxy } from '../proxy/proxy.js';
 import type { RunningProxy } from '../proxy/proxy.js';
 import type { Listener } from '../proxy/listener.js';
@@ -43,7 +45,8 @@ export async function runStart(config: Config): Promise<number> {
   }
   if (config.httpListen) {
     try {
-      ops = await startOpsServer(config.httpListen, proxy.metrics, new Readiness(proxy), log);
+      const status = new StatusPage(new StatusReporter(proxy, config), proxy.signIn.provider, log, config.httpListen.host);
+      ops = await startOpsServer(config.httpListen, proxy.metrics, new Readiness(proxy), log, status);
     } catch (err) {
       log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'could not start the operations endpoint');
       await proxy.close();

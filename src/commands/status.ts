@@ -7,7 +7,7 @@ import type { Config } from '../config/config.js';
 import { getCallerIdentity } from '../credentials/caller-identity.js';
 import { SsoSignIn } from '../signin/index.js';
 import type { CommandOutput } from './login.js';
-import { signInsOf } from './sign-in-targets.js';
+import { signInsOf } from '../signin/config-sign-ins.js';
 
 const stdio: CommandOutput = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 

@@ -25,7 +25,8 @@ const WARM_OUTCOMES: readonly WarmOutcome[] = ['hits', 'misses', 'reused', 'disc
 /** Events a listener reports; implemented here, so the listener knows nothing of Prometheus. */
 export interface ListenerObserver {
   accepted(listener: string): void;
-  refused(listener: string, sqlstate: string): void;
+  /** `error`: what the client was sent (message and hint), for the status page's last errors. */
+  refused(listener: string, sqlstate: string, error?: { readonly message?: string; readonly hint?: string | undefined }): void;
   sessionEnded(listener: string, bytes: { readonly toClient: number; readonly toUpstream: number }): void;
 }
 

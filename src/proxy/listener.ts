@@ -105,7 +105,7 @@ export class Listener {
     void session.finished.then((summary) => {
       this.sessions.delete(session);
       if (budget) budget.active--;
-      if (summary.refusal) this.options.observer?.refused(this.label, summary.refusal.code);
+      if (summary.refusal) this.options.observer?.refused(this.label, summary.refusal.code, summary.refusal);
       this.options.observer?.sessionEnded(this.label, { toClient: summary.bytesToClient, toUpstream: summary.bytesToUpstream });
     });
   }
@@ -132,7 +132,7 @@ export class Listener {
   private refuse(socket: net.Socket, error: ClientError): void {
     this.log.warn({ client: `${socket.remoteAddress ?? 'local'}:${socket.remotePort ?? 0}`, listener: this.label,
       sqlstate: error.code, err: error.message }, 'connection refused');
-    this.options.observer?.refused(this.label, error.code);
+    this.options.observer?.refused(this.label, error.code, error);
     socket.on('error', () => undefined);
     socket.resume();
     socket.end(error.toErrorResponse());

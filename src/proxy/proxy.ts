@@ -9,6 +9,8 @@ import { CredentialCache } from '../credentials/credential-cache.js';
 import type { CredentialCacheOptions } from '../credentials/credential-cache.js';
 import type { Logger } from '../ops/logger.js';
 import { ProxyMetrics } from '../ops/metrics.js';
+import type { ListenerObserver } from '../ops/metrics.js';
+import { RecentErrors } from '../ops/recent-errors.js';
 import { CancelKeys } from './cancel-keys.js';
 import { ConnectionBudget, Listener } from './listener.js';
 import { ConfiguredTarget } from '../target/configured-target.js';
@@ -33,6 +35,8 @@ export interface RunningProxy {
   readonly pools: ReadonlyArray<WarmPool | undefined>;
   /** IAM Identity Center sign-in on demand (shared by every listener), and its state for the status page. */
   readonly signIn: SignInGate;
+  /** The last errors clients were refused with (the status page). */
+  readonly recentErrors: RecentErrors;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -66,6 +70,16 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
   const signIn = new SignInGate({ waitMs: config.signInWaitMs ?? DEFAULTS.signInWaitMs, noBrowser: config.noBrowser,
     port: config.signInPort, endpointUrl: (idcTarget ?? config.listeners[0]?.target)?.awsEndpointUrl, log });
   const budget = new ConnectionBudget(config.maxConnections);
+  // Metrics count refusals; the status page also shows the last few, as the clients were told them.
+  const recentErrors = new RecentErrors();
+  const observer: ListenerObserver = {
+    accepted: (label) => metrics.accepted(label),
+    sessionEnded: (label, bytes) => metrics.sessionEnded(label, bytes),
+    refused: (label, code, error) => {
+      metrics.refused(label, code);
+      recentErrors.push({ at: new Date(), listener: label, code, message: error?.message ?? '', hint: error?.hint });
+    },
+  };
   const targets = config.listeners.map((l) => ({
     listener: l,
     config: l.target,
@@ -87,7 +101,7 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
     limits: { startupTimeoutMs: config.startupTimeoutMs, maxStartupPacket: config.maxStartupPacket,
       idleReleaseMs: config.idleReleaseMs, heal: config.heal !== false },
     log,
-  }, log, { name: l.name, maxConnections: l.maxConnections, budget, observer: metrics }));
+  }, log, { name: l.name, maxConnections: l.maxConnections, budget, observer }));
   const addresses: AddressInfo[] = [];
   try {
     for (const l of listeners) addresses.push(await l.listen());
@@ -106,6 +120,7 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
     metrics,
     pools,
     signIn,
+    recentErrors,
     async close(graceMs = 0) {
       for (const p of pools) p?.shutdown();
       await Promise.all(listeners.map((l) => l.close(graceMs)));

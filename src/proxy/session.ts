@@ -68,8 +68,8 @@ export interface SessionSummary {
   readonly bytesToUpstream: number;
   /** Upstream connections replaced without the client noticing. */
   readonly heals: number;
-  /** The SQLSTATE the client was refused with, when it never got a session. */
-  readonly refusal?: { readonly code: string };
+  /** The ErrorResponse the client was refused with, when it never got a session (no secrets: what it was sent). */
+  readonly refusal?: { readonly code: string; readonly message?: string; readonly hint?: string | undefined };
   readonly end?: RelayEnd;
 }
 
@@ -91,7 +91,7 @@ export class Session {
   private bytes = { toClient: 0, toUpstream: 0 };
   heals = 0;
   releases = 0;
-  private refusal: { code: string } | undefined;
+  private refusal: { code: string; message: string; hint: string | undefined } | undefined;
   private summary: { localUser?: string; dbUser?: string; database?: string; applicationName?: string } = {};
   readonly finished: Promise<SessionSummary>;
   private resolveFinished!: (s: SessionSummary) => void;
@@ -417,7 +417,7 @@ export class Session {
 
   private fail(error: ClientError): void {
     if (this.state === 'closed') return;
-    this.refusal = { code: error.code };
+    this.refusal = { code: error.code, message: error.message, hint: error.hint };
     this.deps.log.info({ client: this.clientAddress, user: this.summary.localUser, sqlstate: error.code,
       err: error.message }, 'connection refused');
     if (!this.client.destroyed) this.client.end(error.toErrorResponse());

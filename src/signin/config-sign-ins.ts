@@ -4,8 +4,9 @@
  * one entry per token file with the listeners that use it.
  */
 import type { Config, ListenerConfig } from '../config/config.js';
-import { PORTAL_SCOPE, SsoConfigError, profileSignIn, tokenPath } from '../signin/index.js';
-import type { SignInTarget } from '../signin/index.js';
+import { PORTAL_SCOPE, SsoConfigError, profileSignIn } from './sso-config.js';
+import { tokenPath } from './token-cache.js';
+import type { SignInTarget } from './sign-in-types.js';
 
 export interface NamedSignIn {
   readonly target: SignInTarget;
