@@ -117,7 +117,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     groups: [SIGN_IN, TARGET, COMMON],
     examples: [
       { lines: ['redshift-auth-proxy login --profile analytics'], note: 'the profile\'s sso_session (or sso_start_url), in the browser' },
-      { lines: ['redshift-auth-proxy login --no-browser', '  --sso-start-url https://d-1234567890.awsapps.com/start --sso-region us-east-1'],
+      { lines: ['redshift-auth-proxy login --no-browser', '  --sso-start-url https://d-1234567890.awsapps.com/start',
+        '  --sso-region us-east-1'],
         note: 'a URL and code to confirm on any device (headless machines)' },
     ],
     run: (f) => withSignInConfig(f, (config) => runLogin(config)),
