@@ -7,7 +7,7 @@
  * are pointed at empty temporary files, so the developer's own AWS configuration is neither read nor touched.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateTokenCommand, RegisterClientCommand, SSOOIDCClient, StartDeviceAuthorizationCommand } from '@aws-sdk/client-sso-oidc';
@@ -25,6 +25,10 @@ export const DEMO_IDENTITY_ARN = `arn:aws:iam::${DEMO_ACCOUNT}:user/demo-analyst
 export const DEMO_IDC_USER = 'analyst@example.com';
 export const DEMO_IDC_LOGIN = `AWSIDC:${DEMO_IDC_USER}`;
 /** The demo Identity Center instance's issuer URL (what --idc-issuer-url would name). */
+/** --sign-in: the profile (sso_session only) the proxy signs in through, and the database user it then runs as. */
+export const DEMO_SIGN_IN_PROFILE = 'demo-sso';
+export const DEMO_SIGN_IN_LOGIN = `IAMA:${DEMO_IDC_USER}`;
+export const DEMO_START_URL = 'https://d-demo000000.awsapps.com/start';
 export const DEMO_ISSUER_URL = 'https://identitycenter.amazonaws.com/ssoins-demo0000000000';
 
 /** One credential the emulator issued (kept in memory for the self-test; never printed). */
@@ -49,6 +53,8 @@ export interface ControlPlaneOptions {
   /** Where the cluster's data plane listens (the stand-in Redshift). */
   readonly endpoint: { readonly address: string; readonly port: number };
   readonly onIssued?: (credential: IssuedCredential) => void;
+  /** The sign-in page approves without a click (default true); --sign-in without --self-test shows it. */
+  readonly approveAtOnce?: boolean | undefined;
 }
 
 /**
@@ -110,7 +116,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     }],
     clusters: [{ id: DEMO_CLUSTER, endpoint: options.endpoint, region: DEMO_REGION }],
     // The demo's Identity Center: one person, signed in at once (as a browser with a live IdC session would be).
-    identityCenter: { users: [{ userName: DEMO_IDC_USER, accountId: DEMO_ACCOUNT, roleName: 'Analyst' }], autoApprove: true },
+    identityCenter: { users: [{ userName: DEMO_IDC_USER, accountId: DEMO_ACCOUNT, roleName: 'Analyst' }],
+      autoApprove: options.approveAtOnce !== false },
     dataPlane,
     lifetimeSeconds: options.lifetimeSeconds,
   });
@@ -123,6 +130,26 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       rmSync(awsDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * --sign-in: a home folder with nothing but an `sso_session` profile (no keys, no AWS CLI), and the SDK's SSO and
+ * OIDC calls sent to the emulator. Returns the home folder.
+ */
+export function signInEnvironment(dir: string, emulatorUrl: string): string {
+  const home = path.join(dir, 'home');
+  mkdirSync(path.join(home, '.aws'), { recursive: true });
+  const configFile = path.join(home, '.aws', 'config');
+  writeFileSync(configFile, `[profile ${DEMO_SIGN_IN_PROFILE}]\nsso_session = demo\nsso_account_id = ${DEMO_ACCOUNT}\n` +
+    `sso_role_name = Analyst\nregion = ${DEMO_REGION}\n\n[sso-session demo]\nsso_start_url = ${DEMO_START_URL}\n` +
+    `sso_region = ${DEMO_REGION}\nsso_registration_scopes = sso:account:access\n`);
+  process.env.HOME = home;
+  process.env.AWS_CONFIG_FILE = configFile;
+  process.env.AWS_ENDPOINT_URL_SSO = emulatorUrl;
+  process.env.AWS_ENDPOINT_URL_SSO_OIDC = emulatorUrl;
+  delete process.env.AWS_ACCESS_KEY_ID;
+  delete process.env.AWS_SECRET_ACCESS_KEY;
+  return home;
 }
 
 /**

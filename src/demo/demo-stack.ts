@@ -13,7 +13,10 @@ import { createLogger } from '../ops/logger.js';
 import { startProxy } from '../proxy/proxy.js';
 import type { RunningProxy } from '../proxy/proxy.js';
 import { createDemoCertificates } from './certificates.js';
-import { DEMO_CLUSTER, DEMO_DB_USER, DEMO_IDC_LOGIN, DEMO_LOGIN_NAME, DEMO_REGION, issueDemoIdcToken, startControlPlane } from './control-plane.js';
+import {
+  DEMO_CLUSTER, DEMO_DB_USER, DEMO_IDC_LOGIN, DEMO_LOGIN_NAME, DEMO_REGION, DEMO_SIGN_IN_LOGIN, DEMO_SIGN_IN_PROFILE,
+  issueDemoIdcToken, signInEnvironment, startControlPlane,
+} from './control-plane.js';
 import type { ControlPlane } from './control-plane.js';
 import { DEMO_DATABASE, startEmbeddedDatabase } from './embedded-database.js';
 import { startFakeRedshift } from './fake-redshift.js';
@@ -35,6 +38,11 @@ export interface DemoOptions {
    * proxy listens with --idc-token-command, printing a token the demo's Identity Center issued.
    */
   readonly idc?: boolean | undefined;
+  /**
+   * Sign-in on demand: nobody is signed in; the first tool opens the IAM Identity Center sign-in (the emulator's page
+   * in the browser; approved at once when `approveAtOnce`) and sessions run as the person (--db-user-from-identity).
+   */
+  readonly signIn?: { readonly approveAtOnce: boolean; readonly browser?: string | undefined } | undefined;
 }
 
 export interface DemoStack {
@@ -110,7 +118,8 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
     await assertPortFree(options.port);
     // Key generation runs on libuv's thread pool, so it overlaps PGlite's start on the main thread.
     const [started, made] = await Promise.allSettled([
-      timed('database', () => startEmbeddedDatabase(options.idc ? [DEMO_LOGIN_NAME, DEMO_IDC_LOGIN] : [DEMO_LOGIN_NAME])),
+      timed('database', () => startEmbeddedDatabase(options.idc ? [DEMO_LOGIN_NAME, DEMO_IDC_LOGIN]
+        : options.signIn ? [DEMO_LOGIN_NAME, DEMO_SIGN_IN_LOGIN] : [DEMO_LOGIN_NAME])),
       timed('certificates', () => createDemoCertificates()),
     ]);
     if (started.status === 'fulfilled') cleanups.push(() => started.value.close());
@@ -142,6 +151,7 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
     control = await timed('emulator', () => startControlPlane({
       lifetimeSeconds: options.lifetimeSeconds,
       endpoint: { address: redshift.host, port: redshift.port },
+      approveAtOnce: options.signIn ? options.signIn.approveAtOnce : true,
       onIssued: (c) => {
         if (options.proxyLogLevel === 'silent') return;
         storyLine(print, 'aws', `GetClusterCredentials: issued a password for ${c.user}, valid until ${c.validUntil.toISOString().slice(11, 19)} (${options.lifetimeSeconds} s)`);
@@ -155,6 +165,10 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
       writeFileSync(idcTokenFile, await issueDemoIdcToken(controlPlane.emulator.url), { mode: 0o600 });
     };
     if (options.idc) await renewIdcToken();
+    if (options.signIn) {
+      signInEnvironment(dir, controlPlane.emulator.url);
+      if (options.signIn.browser !== undefined) process.env.BROWSER = options.signIn.browser;
+    }
     const config: Config = {
       listeners: [{
         host: '127.0.0.1',
@@ -166,6 +180,18 @@ export async function startDemoStack(options: DemoOptions): Promise<DemoStack> {
           autoCreate: false,
           withIam: false,
           idcTokenCommand: `/bin/cat '${idcTokenFile}'`,
+          caFile,
+        } : options.signIn ? {
+          upstreamHost: redshift.host,
+          upstreamPort: redshift.port,
+          clusterId: DEMO_CLUSTER,
+          region: DEMO_REGION,
+          profile: DEMO_SIGN_IN_PROFILE,
+          dbUserFromIdentity: true,
+          dbGroups: [],
+          autoCreate: true,
+          withIam: false,
+          awsEndpointUrl: control.emulator.url,
           caFile,
         } : {
           upstreamHost: redshift.host,

@@ -3,13 +3,15 @@
  * to connect and runs until SIGINT (exit 130) / SIGTERM (exit 143), or with --self-test drives it across a
  * credential expiry and exits 0 when every step passed, 1 when one failed. Bad usage exits 2.
  */
+import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
-import { DEMO_DB_USER, DEMO_IDC_LOGIN, DEMO_IDENTITY_ARN, DEMO_LOGIN_NAME } from './control-plane.js';
+import { DEMO_DB_USER, DEMO_IDC_LOGIN, DEMO_IDENTITY_ARN, DEMO_LOGIN_NAME, DEMO_SIGN_IN_LOGIN } from './control-plane.js';
 import { PortInUseError, startDemoStack } from './demo-stack.js';
 import type { DemoStack } from './demo-stack.js';
 import { DEMO_DATABASE } from './embedded-database.js';
 import { runSelfTest } from './self-test.js';
 import { runIdcSelfTest } from './idc-self-test.js';
+import { runSignInSelfTest } from './sign-in-self-test.js';
 import type { Print } from './story-log.js';
 
 export const EXIT_USAGE = 2;
@@ -23,6 +25,8 @@ export interface DemoArgs {
   readonly selfTest: boolean;
   /** Redshift's own IAM Identity Center login instead of GetClusterCredentials. */
   readonly idc: boolean;
+  /** Start with nobody signed in: the first tool triggers the IAM Identity Center sign-in; sessions run as the person. */
+  readonly signIn?: boolean | undefined;
 }
 
 /** Parses the demo's flags; returns a usage message instead when they are wrong. */
@@ -35,6 +39,7 @@ export async function parseDemoArgs(argv: readonly string[]): Promise<DemoArgs |
     .option('lifetime', { type: 'number', describe: 'Seconds each temporary password lives (default 60; self-test default 3)' })
     .option('self-test', { type: 'boolean', default: false, describe: 'Run queries through the proxy across a credential expiry, print each step, exit 0 or 1' })
     .option('idc', { type: 'boolean', default: false, describe: 'Log in with Redshift\'s own IAM Identity Center integration (code 14 and a token) instead of GetClusterCredentials' })
+    .option('sign-in', { type: 'boolean', default: false, describe: 'Nobody signed in: the first tool opens the IAM Identity Center sign-in (one click on the emulator\'s page; at once with --self-test), and sessions run as the person' })
     .example('$0', 'then: psql "host=127.0.0.1 port=5439 dbname=dev user=analyst"')
     .example('$0 --self-test', 'check the whole chain in about ten seconds')
     .strict()
@@ -52,7 +57,8 @@ export async function parseDemoArgs(argv: readonly string[]): Promise<DemoArgs |
   if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < 1 || lifetimeSeconds > 3600) {
     return { usage: '--lifetime must be a whole number of seconds from 1 to 3600' };
   }
-  return { port, lifetimeSeconds, selfTest, idc: flags.idc };
+  if (flags.idc && flags.signIn) return { usage: '--sign-in and --idc are two different demos: give one' };
+  return { port, lifetimeSeconds, selfTest, idc: flags.idc, signIn: flags.signIn };
 }
 
 function printHowToConnectIdc(stack: DemoStack, print: Print): void {
@@ -72,6 +78,23 @@ function printHowToConnectIdc(stack: DemoStack, print: Print): void {
     `  and the session runs as ${DEMO_IDC_LOGIN}. No GetClusterCredentials call, no IAM role, no password anywhere.`,
     `  The token comes from --idc-token-command (here: /bin/cat of ${stack.idcTokenFile ?? '?'}, issued through the real`,
     '  SSO-OIDC client at start); every tool shares it until it expires or Redshift refuses it.',
+    '',
+    'Press Ctrl-C to stop.',
+    '',
+  ].forEach((line) => print(line));
+}
+
+function printHowToConnectSignIn(stack: DemoStack, print: Print): void {
+  const port = stack.port;
+  [
+    '',
+    `redshift-auth-proxy is listening on 127.0.0.1:${port}. Nobody is signed in yet. Connect with no password:`,
+    '',
+    `  psql "host=127.0.0.1 port=${port} dbname=${DEMO_DATABASE} user=anyone"`,
+    '',
+    '  Your browser opens the demo\'s IAM Identity Center page: click "Allow access". psql was waiting and connects;',
+    `  select current_user;  -- ${DEMO_SIGN_IN_LOGIN}: the person (--db-user-from-identity), not a group role.`,
+    '  Connect again, from any tool: no browser now; the sign-in is in the AWS CLI\'s cache (a demo HOME), shared.',
     '',
     'Press Ctrl-C to stop.',
     '',
@@ -120,6 +143,8 @@ export async function runDemo(args: DemoArgs, print: Print): Promise<number> {
       proxyLogLevel: args.selfTest ? 'silent' : 'info',
       print,
       idc: args.idc,
+      signIn: args.signIn ? { approveAtOnce: args.selfTest,
+        browser: args.selfTest ? `${process.execPath} ${fileURLToPath(new URL('./demo-browser.js', import.meta.url))}` : undefined } : undefined,
     });
   } catch (err) {
     if (err instanceof PortInUseError) {
@@ -135,7 +160,8 @@ export async function runDemo(args: DemoArgs, print: Print): Promise<number> {
     `Redshift stand-in ${t.redshift} ms, AWS emulator ${t.emulator} ms, proxy ${t.proxy} ms).`);
 
   if (args.selfTest) {
-    const ok = args.idc ? await runIdcSelfTest(stack, print) : await runSelfTest(stack, print);
+    const ok = args.idc ? await runIdcSelfTest(stack, print)
+      : args.signIn ? await runSignInSelfTest(stack, print) : await runSelfTest(stack, print);
     await stack.close();
     print(ok
       ? `Self-test passed in ${((performance.now() - started) / 1000).toFixed(1)} s.`
@@ -143,7 +169,8 @@ export async function runDemo(args: DemoArgs, print: Print): Promise<number> {
     return ok ? 0 : 1;
   }
 
-  if (args.idc) printHowToConnectIdc(stack, print);
+  if (args.signIn) printHowToConnectSignIn(stack, print);
+  else if (args.idc) printHowToConnectIdc(stack, print);
   else printHowToConnect(stack, args, print);
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

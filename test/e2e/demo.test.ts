@@ -82,6 +82,20 @@ describe('npm run demo -- --self-test', () => {
     expect(r.stdout, report).toMatch(/TLSv1\.[23], 0 GetClusterCredentials calls/);
   }, 180_000);
 
+  it('--sign-in: nobody signed in, three tools, one sign-in, each runs as the person, exit 0', async () => {
+    if (!existsSync(DEMO)) throw new Error('dist/src/demo/main.js is missing: npm test runs npm run build first');
+    const r = await runDemo(['--sign-in', '--self-test', '--port', '0'], 150_000);
+    const report = `exit ${String(r.code)}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+    expect(r.code, report).toBe(0);
+    const passed = r.stdout.split('\n').filter((l) => l.startsWith('PASS  ')).map((l) => l.slice(6).split(' — ')[0]);
+    expect(passed, report).toEqual([
+      'three tools connect at once with nobody signed in; each runs as the person',
+      'one sign-in served them all, and its token is where the AWS CLI keeps it',
+    ]);
+    expect(r.stdout, report).toMatch(/current_user = IAMA:analyst@example.com, IAMA:analyst@example.com, IAMA:analyst@example.com/);
+    expect(r.stdout, report).toMatch(/1 sign-in, token file mode 600, 1 GetCallerIdentity call/);
+  }, 180_000);
+
   it('exits 2 on bad usage, naming the flag', async () => {
     if (!existsSync(DEMO)) throw new Error('dist/src/demo/main.js is missing: npm test runs npm run build first');
     const r = await runDemo(['--lifetime', '0'], 30_000);
