@@ -95,7 +95,8 @@ export class StatusReporter {
     const region = this.config.listeners.find((l) => l.target.profile === s.profile)?.target.region;
     const name = getCallerIdentity({ profile: s.profile, region, endpointUrl: s.endpointUrl })
       .then((me) => me.name ?? me.arn, () => undefined);
-    this.who.clear(); // one entry per sign-in is all that is ever current
+    // One entry per sign-in is all that is ever current: drop this profile's older tokens.
+    for (const k of this.who.keys()) if (k.startsWith(`${s.profile ?? ''}\0`)) this.who.delete(k);
     this.who.set(key, { at: Date.now(), name });
     return name;
   }
