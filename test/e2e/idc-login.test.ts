@@ -169,6 +169,25 @@ describe('an Identity Center listener', () => {
     expect(pool?.stats.hits).toBe(hits + 1);
   });
 
+  it('--idle-release: the session gives its connection back and reopens it with the token', async () => {
+    const proxy = await stack.startProxy({}, { idleReleaseMs: 200 });
+    const c = pgClient(proxy.addresses[0]?.port as number, 'dashboard');
+    await c.connect();
+    try {
+      expect((await c.query('select current_user as u')).rows[0].u).toBe(`AWSIDC:${IDC_USER}`);
+      const loginsBefore = logins().length;
+      const deadline = Date.now() + 10_000;
+      while (!stack.logs.text.includes('idle session released its upstream connection') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(stack.logs.text).toContain('idle session released its upstream connection');
+      expect((await c.query('select current_user as u')).rows[0].u).toBe(`AWSIDC:${IDC_USER}`);
+      expect(logins().length).toBe(loginsBefore + 1);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  });
+
   it('no token ever reached the log', () => {
     expect(stack.issuedTokens.length).toBeGreaterThan(3);
     for (const token of stack.issuedTokens) expect(stack.logs.text).not.toContain(token);
