@@ -24,8 +24,15 @@ export class IdcSignInSource implements IdcTokenSource {
   /** The last token Redshift refused: the provider must not hand it out again. */
   private lastRefused: IdcToken | undefined;
 
-  /** @param displayName --idc-display-name: the application name on the consent page (RegisterClient clientName). */
-  constructor(issuerUrl: string, region: string, private readonly provider: TokenProvider, displayName?: string) {
+  /** Logins waiting for a sign-in in progress: the session's and the dialer's timers hold off while there are any. */
+  private waiting = 0;
+
+  /**
+   * @param displayName --idc-display-name: the application name on the consent page (RegisterClient clientName).
+   * @param waitMs --sign-in-wait: how long a login waits for a sign-in in progress (0: not at all).
+   */
+  constructor(issuerUrl: string, region: string, private readonly provider: TokenProvider, displayName?: string,
+    private readonly waitMs = 120_000) {
     this.target = { startUrl: issuerUrl, region, scopes: [REDSHIFT_SCOPE], ...(displayName !== undefined ? { clientName: displayName } : {}) };
   }
 
@@ -35,12 +42,21 @@ export class IdcSignInSource implements IdcTokenSource {
 
   async token(signal?: AbortSignal, options: { readonly interactive?: boolean } = {}): Promise<IdcToken> {
     const refused = this.lastRefused?.value;
+    // The wait is bounded by --sign-in-wait (and by the client): past it the client is told where to sign in.
+    const wait = new AbortController();
+    const timer = setTimeout(() => wait.abort(new Error('sign-in wait elapsed')), this.waitMs);
+    const stop = signal ? AbortSignal.any([signal, wait.signal]) : wait.signal;
+    this.waiting++;
     let got;
     try {
-      got = await this.provider.accessToken(this.target, { signal, interactive: options.interactive,
+      got = await this.provider.accessToken(this.target, { signal: stop,
+        interactive: options.interactive === false || this.waitMs === 0 ? false : undefined,
         ...(refused !== undefined ? { refused } : {}) });
     } catch (err) {
-      throw this.explain(err, signal);
+      throw this.explain(err, stop);
+    } finally {
+      this.waiting--;
+      clearTimeout(timer);
     }
     if (got.accessToken === refused) {
       // A provider that cannot replace it (yet): better to say so than to send it again.
@@ -73,6 +89,11 @@ export class IdcSignInSource implements IdcTokenSource {
     return new ClientError({ code, message: `the IAM Identity Center sign-in failed: ${err instanceof Error ? err.message : String(err)}`,
       hint: 'Check --idc-issuer-url and --idc-region (the Identity Center instance and its region), and that the proxy can reach IAM Identity Center.' },
     { cause: err });
+  }
+
+  /** True while a login waits on a sign-in in progress (a person in the browser), not on a cache read or refresh. */
+  holdsLogins(): boolean {
+    return this.waiting > 0 && this.provider.pending(this.target) !== undefined;
   }
 
   refused(token: IdcToken): void {

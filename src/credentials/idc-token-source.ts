@@ -24,6 +24,8 @@ export interface IdcTokenSource {
   readonly refusalHint: string;
   /** Stops timers and child processes. */
   close(): void;
+  /** True while a login waits for a person to finish a sign-in (login timers hold off meanwhile). */
+  holdsLogins?(): boolean;
 }
 
 /** What an IdC listener's token source is made from (validate-config.ts has checked the settings). */
@@ -35,11 +37,11 @@ export interface IdcSettings {
 }
 
 /** --idc-token-command when given, else the sign-in for --idc-issuer-url in --idc-region (shared by every listener). */
-export function idcTokenSourceFor(settings: IdcSettings, signIn: TokenProvider | undefined): IdcTokenSource {
+export function idcTokenSourceFor(settings: IdcSettings, signIn: TokenProvider | undefined, waitMs?: number): IdcTokenSource {
   if (settings.idcTokenCommand !== undefined) return new IdcTokenCommand({ command: settings.idcTokenCommand });
   if (settings.idcIssuerUrl === undefined || settings.idcRegion === undefined) {
     throw new Error('an Identity Center listener needs --idc-issuer-url and --idc-region, or --idc-token-command');
   }
   if (!signIn) throw new Error('no IAM Identity Center sign-in is available here: give --idc-token-command');
-  return new IdcSignInSource(settings.idcIssuerUrl, settings.idcRegion, signIn, settings.idcDisplayName);
+  return new IdcSignInSource(settings.idcIssuerUrl, settings.idcRegion, signIn, settings.idcDisplayName, waitMs);
 }

@@ -59,6 +59,11 @@ export class SignInGate {
     });
   }
 
+  /** --sign-in-wait in ms (IdC listeners bound their own waits with it). */
+  get waitMs(): number {
+    return this.options.waitMs;
+  }
+
   get enabled(): boolean {
     return this.options.waitMs > 0;
   }

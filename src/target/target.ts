@@ -69,7 +69,7 @@ export class Target {
       assumeRoleArn: config.assumeRoleArn };
     if (isIdcTarget(config)) {
       // Redshift's own Identity Center login: no credential API at all, the token goes to the endpoint itself.
-      this.source = idcTokenSourceFor(config, signIn?.provider);
+      this.source = idcTokenSourceFor(config, signIn?.provider, signIn?.waitMs);
       this.idc = { namespace: config.idcNamespace, displayName: config.idcDisplayName };
       this.hint = { ...common, action: this.source.action, iamActions: [], targetName: config.upstreamHost ?? 'the endpoint' };
     } else if (workgroup) {
@@ -196,6 +196,8 @@ export class Target {
 
   /** Whether this target's logins wait for an IAM Identity Center sign-in (login timers hold off meanwhile). */
   holdsLogins(): boolean {
+    const source = this.source;
+    if (isTokenSource(source)) return source.holdsLogins?.() ?? false;
     return this.signIn?.holdsLogins(this.config.profile) ?? false;
   }
 

@@ -82,4 +82,34 @@ describe('an IdC listener signing in on demand', () => {
       delete process.env.TEST_BROWSER_DECISION;
     }
   });
+
+  it('a refused token is replaced by a refresh, with no new tab', async () => {
+    const proxy = await stack.startProxy({ idcTokenCommand: undefined, idcIssuerUrl: ISSUER_URL, idcRegion: 'us-east-1',
+      awsEndpointUrl: stack.emulator.url });
+    const port = proxy.addresses[0]?.port as number;
+    await withClient(port, 'analyst', (c) => c.query('select 1'));
+    const tabsBefore = readFileSync(tabs, 'utf8');
+    stack.emulator.identityCenter.expireAccessTokens();
+    const user = await withClient(port, 'analyst', async (c) => (await c.query('select current_user as u')).rows[0].u as string);
+    expect(user).toBe(`AWSIDC:${IDC_USER}`);
+    expect(readFileSync(tabs, 'utf8')).toBe(tabsBefore);
+  });
+
+  it('a sign-in nobody finishes: after --sign-in-wait the tool is told where to sign in', async () => {
+    const proxy = await stack.startProxy({ idcTokenCommand: undefined, idcIssuerUrl: `${ISSUER_URL}-unfinished`, idcRegion: 'us-east-1',
+      awsEndpointUrl: stack.emulator.url }, { signInWaitMs: 1_500 });
+    process.env.TEST_BROWSER_DECISION = 'ignore';
+    try {
+      const c = pgClient(proxy.addresses[0]?.port as number, 'analyst');
+      const started = Date.now();
+      const err = await c.connect().then(() => undefined, (e: unknown) => e as pg.DatabaseError);
+      await c.end().catch(() => undefined);
+      expect(err?.code).toBe('28000');
+      expect(err?.message).toMatch(/^sign in to IAM Identity Center to connect: open http:\/\/127\.0\.0\.1:\d+\/authorize\?/);
+      expect(err?.hint).toBe('Finish the sign-in, then connect again: the proxy uses the new session without a restart.');
+      expect(Date.now() - started).toBeLessThan(8_000);
+    } finally {
+      delete process.env.TEST_BROWSER_DECISION;
+    }
+  });
 });
