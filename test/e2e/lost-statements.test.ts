@@ -234,8 +234,11 @@ describe('a statement lost when its backend is terminated gets exactly one error
     try {
       const pid = (await c.query('select pg_backend_pid() as pid')).rows[0].pid as number;
       const running = c.query({ name: 'sleepy', text: 'select pg_sleep($1)', values: [30] });
+      // The handler is attached before the kill: under load the rejection can arrive while killWhenSleeping still
+      // polls, and a rejection without a handler at that moment is reported as unhandled, failing the run.
+      const rejected = expect(running).rejects.toMatchObject({ code: '08006', severity: 'ERROR' });
       await killWhenSleeping(pid);
-      await expect(running).rejects.toMatchObject({ code: '08006', severity: 'ERROR' });
+      await rejected;
       expect((await c.query({ name: 'sleepy', text: 'select pg_sleep($1)', values: [0] })).rowCount).toBe(1);
       expect((await c.query('select 1 as one')).rows[0].one).toBe(1);
       expect(events).toEqual([]);
