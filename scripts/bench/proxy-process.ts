@@ -50,7 +50,8 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
   const reporterArgs = memoryFile ? ['--expose-gc', '--import', REPORTER] : [];
   const args = [...(o.nodeArgs ?? []), ...reporterArgs, BIN, '--listen', '127.0.0.1:0', '--upstream', `localhost:${o.upstreamPort}`,
     '--cluster-id', o.clusterId, '--region', o.region, '--aws-endpoint-url', o.awsEndpointUrl, '--ca-file', o.caFile,
-    '--auto-create', '--shutdown-grace', '1', ...(o.extraArgs ?? [])];
+    // The bench and load runs hold hundreds of sessions at once: above the default upstream budget on purpose.
+    '--auto-create', '--shutdown-grace', '1', '--max-upstream-connections', '2000', ...(o.extraArgs ?? [])];
   // The AWS_* variables of the test principal are in our environment (useTestAwsEnvironment).
   const env = memoryFile ? { ...process.env, RAP_LOAD_MEMORY_FILE: memoryFile, RAP_LOAD_MEMORY_ON_SIGNAL: '1' } : process.env;
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });

@@ -144,6 +144,15 @@ export interface Config {
   heal?: boolean | undefined;
   /** Spare logged-in upstream connections kept ready per identity and database (--warm); off when absent or 0. */
   warm?: number | undefined;
+  /** Spares kept per listener in all, over every identity and parameter set (--warm-total); default 4 × warm. */
+  warmTotal?: number | undefined;
+  /** A warm spare unused this long is closed, in ms (--warm-idle); default 300 s. */
+  warmIdleMs?: number | undefined;
+  /**
+   * Most connections to Redshift the proxy holds at once — sessions, warm spares and logins in flight, over every
+   * listener (--max-upstream-connections); default 200. When spent, a spare is closed to make room, else 53300.
+   */
+  maxUpstreamConnections?: number | undefined;
   /** An idle session gives its upstream connection back after this many ms and reopens it on its next message; off when absent. */
   idleReleaseMs?: number | undefined;
   /** The /healthz, /readyz and /metrics server; off when absent. */
@@ -176,6 +185,10 @@ export const DEFAULTS = {
   logLevel: 'info',
   logFormat: 'auto',
   shutdownGraceMs: 30_000,
+  maxUpstreamConnections: 200,
+  warmIdleMs: 300_000,
+  /** --warm-total, per --warm spare. */
+  warmTotalPerSpare: 4,
   httpHost: '127.0.0.1',
   signInWaitMs: 120_000,
 } as const;

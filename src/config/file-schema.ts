@@ -83,6 +83,12 @@ export const fileSchema = z.strictObject({
   signInPort: z.number().int().min(0).max(65535).optional(),
   ssoStartUrl: text.optional(),
   ssoRegion: text.optional(),
+  /** Most connections to Redshift at once, sessions and warm spares together (--max-upstream-connections). */
+  maxUpstreamConnections: count.optional(),
+  /** Warm spares per listener in all (--warm-total). */
+  warmTotal: count.optional(),
+  /** Seconds a warm spare may sit unused (--warm-idle). */
+  warmIdle: seconds.optional(),
 });
 
 export type FileConfig = z.infer<typeof fileSchema>;

@@ -52,6 +52,9 @@ export interface Flags {
   clientTlsKey?: string;
   clientTlsRequire?: boolean;
   warm?: number;
+  warmTotal?: number;
+  warmIdle?: number;
+  maxUpstreamConnections?: number;
   heal?: boolean;
   connectTimeout?: number;
   shutdownGrace?: number;
@@ -160,6 +163,9 @@ export function configFromFlags(flags: Flags, base?: Config): Config {
     maxConnections: flags.maxConnections ?? base?.maxConnections,
     idleReleaseMs: seconds(flags.idleRelease, base?.idleReleaseMs),
     warm: flags.warm ?? base?.warm,
+    warmTotal: flags.warmTotal ?? base?.warmTotal,
+    warmIdleMs: seconds(flags.warmIdle, base?.warmIdleMs),
+    maxUpstreamConnections: flags.maxUpstreamConnections ?? base?.maxUpstreamConnections,
     heal: flags.heal ?? base?.heal,
     httpListen: flags.httpListen !== undefined ? parseHttpListen(flags.httpListen) : base?.httpListen,
     signInWaitMs: seconds(flags.signInWait, base?.signInWaitMs),

@@ -39,7 +39,7 @@ const FILE_KEYS: Partial<Record<ConfigField, string>> = {
   'target.upstreamHost': 'target.upstream', 'target.upstreamPort': 'target.upstream',
   'target.durationSeconds': 'target.duration', 'target.assumeRoleArn': 'target.assumeRole',
   'listener.maxConnections': 'maxConnections', startupTimeoutMs: 'startupTimeout', connectTimeoutMs: 'connectTimeout',
-  shutdownGraceMs: 'shutdownGrace', idleReleaseMs: 'idleRelease', signInWaitMs: 'signInWait',
+  shutdownGraceMs: 'shutdownGrace', idleReleaseMs: 'idleRelease', signInWaitMs: 'signInWait', warmIdleMs: 'warmIdle',
 };
 const fileKey = (field: ConfigField): string => FILE_KEYS[field] ?? field;
 
@@ -150,6 +150,9 @@ function configFromFile(f: FileConfig, baseDir: string): Config {
     shutdownGraceMs: ms(f.shutdownGrace),
     maxConnections: f.maxConnections,
     idleReleaseMs: ms(f.idleRelease),
+    maxUpstreamConnections: f.maxUpstreamConnections,
+    warmTotal: f.warmTotal,
+    warmIdleMs: ms(f.warmIdle),
     httpListen: f.httpListen === undefined ? undefined : parseHttpListen(String(f.httpListen)),
     signInWaitMs: ms(f.signInWait),
     noBrowser: f.noBrowser,

@@ -12,7 +12,8 @@ export type ConfigField =
   | `target.${keyof TargetConfig}`
   | 'listen' | 'unixSocket' | 'listener.maxConnections' | 'clientAuth' | 'clientTls'
   | 'startupTimeoutMs' | 'connectTimeoutMs' | 'shutdownGraceMs' | 'idleReleaseMs' | 'maxConnections' | 'httpListen'
-  | 'signInWaitMs' | 'signInPort' | 'ssoStartUrl' | 'ssoRegion';
+  | 'signInWaitMs' | 'signInPort' | 'ssoStartUrl' | 'ssoRegion'
+  | 'warmTotal' | 'warmIdleMs' | 'maxUpstreamConnections';
 
 export interface ConfigProblem {
   /** Index in config.listeners, when the problem is about one listener. */
@@ -41,6 +42,7 @@ const FLAG_NAMES: Record<ConfigField, string> = {
   connectTimeoutMs: '--connect-timeout', shutdownGraceMs: '--shutdown-grace', idleReleaseMs: '--idle-release', maxConnections: '--max-connections',
   httpListen: '--http-listen', 'target.dbUserFromIdentity': '--db-user-from-identity', signInWaitMs: '--sign-in-wait',
   signInPort: '--sign-in-port', ssoStartUrl: '--sso-start-url', ssoRegion: '--sso-region',
+  warmTotal: '--warm-total', warmIdleMs: '--warm-idle', maxUpstreamConnections: '--max-upstream-connections',
 };
 
 export const flagName: FieldNamer = (field) => FLAG_NAMES[field];
@@ -155,9 +157,6 @@ export function findProblems(config: Config, n: FieldNamer = flagName): ConfigPr
   if (config.shutdownGraceMs !== undefined && !(config.shutdownGraceMs >= 0)) {
     problems.push({ field: 'shutdownGraceMs', message: 'must be zero or more seconds' });
   }
-  if (config.maxConnections !== undefined && (!Number.isInteger(config.maxConnections) || config.maxConnections < 1)) {
-    problems.push({ field: 'maxConnections', message: 'must be a whole number from 1' });
-  }
   if (config.signInWaitMs !== undefined && !(config.signInWaitMs >= 0)) {
     problems.push({ field: 'signInWaitMs', message: 'must be zero (off) or more seconds' });
   }
@@ -171,6 +170,13 @@ export function findProblems(config: Config, n: FieldNamer = flagName): ConfigPr
   if (config.ssoStartUrl !== undefined && !/^https:\/\/\S+$/.test(config.ssoStartUrl)) {
     problems.push({ field: 'ssoStartUrl', message: 'must be an https:// URL (the AWS access portal URL, e.g. https://d-1234567890.awsapps.com/start)' });
   }
+  const whole = (field: ConfigField, value: number | undefined): void => {
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) problems.push({ field, message: 'must be a whole number from 1' });
+  };
+  whole('maxConnections', config.maxConnections);
+  whole('warmTotal', config.warmTotal);
+  whole('maxUpstreamConnections', config.maxUpstreamConnections);
+  positive('warmIdleMs', config.warmIdleMs);
   const http = config.httpListen;
   if (http && (!Number.isInteger(http.port) || http.port < 0 || http.port > 65535)) {
     problems.push({ field: 'httpListen', message: 'port must be 0–65535' });

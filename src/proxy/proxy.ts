@@ -18,11 +18,7 @@ import type { Target } from '../target/target.js';
 import { listenerSecurity } from '../front-door/listener-security.js';
 import { WarmPool } from '../target/warm-pool.js';
 import { DirectDialer } from '../target/direct-dialer.js';
-
-/** Spares of a warm pool kept for one upstream in all, per --warm spare of one parameter set (--warm-total default). */
-const WARM_TOTAL_PER_SPARE = 4;
-/** A warm spare unused this long is closed (--warm-idle default). */
-const WARM_IDLE_MS = 5 * 60_000;
+import { UpstreamBudget } from '../target/upstream-budget.js';
 
 export interface RunningProxy {
   readonly listeners: readonly Listener[];
@@ -37,6 +33,8 @@ export interface RunningProxy {
   readonly signIn: SignInGate;
   /** The last errors clients were refused with (the status page). */
   readonly recentErrors: RecentErrors;
+  /** Connections to Redshift held now, against --max-upstream-connections. */
+  readonly upstreamBudget: UpstreamBudget;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -87,10 +85,13 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
   }));
   const cancelKeys = new CancelKeys();
   // One deadline for every upstream handshake (client logins, heals, spares): the time a client has to log in.
-  const direct = targets.map(({ target }) => new DirectDialer(target, { handshakeTimeoutMs: config.startupTimeoutMs }));
+  const upstreamBudget = new UpstreamBudget(config.maxUpstreamConnections ?? DEFAULTS.maxUpstreamConnections);
+  const direct = targets.map(({ target }) => new DirectDialer(target, { handshakeTimeoutMs: config.startupTimeoutMs,
+    budget: upstreamBudget }));
   const warm = config.warm ?? 0;
   const pools = direct.map((d) => (warm > 0 ? new WarmPool(d, {
-    perKey: warm, total: WARM_TOTAL_PER_SPARE * warm, idleMs: WARM_IDLE_MS,
+    perKey: warm, total: config.warmTotal ?? DEFAULTS.warmTotalPerSpare * warm, idleMs: config.warmIdleMs ?? DEFAULTS.warmIdleMs,
+    budget: upstreamBudget,
   }, log) : undefined));
   const listeners = targets.map(({ listener: l, target }, i) => new Listener(l.unixSocket !== undefined ? { path: l.unixSocket } : l, {
     target,
@@ -121,6 +122,7 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
     pools,
     signIn,
     recentErrors,
+    upstreamBudget,
     async close(graceMs = 0) {
       for (const p of pools) p?.shutdown();
       await Promise.all(listeners.map((l) => l.close(graceMs)));

@@ -71,6 +71,8 @@ export class WarmPool implements UpstreamDialer {
   private spareCount = 0;
   private readonly filling = new Map<string, number>();
   private fillingCount = 0;
+  /** Spare logins in flight, oldest first: a session short of a budget slot may stop one. */
+  private readonly openings = new Set<AbortController>();
   private readonly refills = new Map<string, Timer>();
   /** When a connection was last given back, per key. */
   private readonly returnedAt = new Map<string, number>();
@@ -85,7 +87,7 @@ export class WarmPool implements UpstreamDialer {
 
   constructor(private readonly direct: DirectDialer, private readonly options: WarmPoolOptions, private readonly log: Logger) {
     this.clock = options.clock ?? systemClock;
-    this.unregister = options.budget?.addEvictor(() => this.evictLeastRecent(undefined));
+    this.unregister = options.budget?.addEvictor(() => this.evictLeastRecent(undefined) || this.stopOneOpening());
   }
 
   /** Spares waiting now, over all keys. */
@@ -154,6 +156,7 @@ export class WarmPool implements UpstreamDialer {
     this.closed = true;
     this.unregister?.();
     for (const timer of this.refills.values()) timer.cancel();
+    for (const opening of this.openings) opening.abort(new Error('the proxy is shutting down'));
     this.refills.clear();
     for (const list of this.spares.values()) for (const s of [...list]) this.drop(s);
     this.spares.clear();
@@ -230,11 +233,14 @@ export class WarmPool implements UpstreamDialer {
 
   /** False when the budget has no room for one more connection now. */
   private openSpare(key: string, base: Map<string, string>): boolean {
-    const opening = this.direct.openSpare(base, new AbortController().signal);
+    const stop = new AbortController();
+    const opening = this.direct.openSpare(base, stop.signal);
     if (!opening) return false;
+    this.openings.add(stop);
     this.filling.set(key, (this.filling.get(key) ?? 0) + 1);
     this.fillingCount++;
     const done = (): void => {
+      this.openings.delete(stop);
       this.fillingCount--;
       const left = (this.filling.get(key) ?? 1) - 1;
       if (left > 0) this.filling.set(key, left);
@@ -272,6 +278,16 @@ export class WarmPool implements UpstreamDialer {
     session.socket.once('close', onClose);
     list.push(spare);
     this.spareCount++;
+  }
+
+  /** Stops the oldest spare login in flight (its budget slot comes back as it fails); false when there is none. */
+  private stopOneOpening(): boolean {
+    const oldest = this.openings.values().next();
+    if (oldest.done) return false;
+    this.openings.delete(oldest.value);
+    this.stats.evicted++;
+    oldest.value.abort(new Error('a session needs the connection slot'));
+    return true;
   }
 
   /** Takes a spare out of the pool (it is the caller's now). */
