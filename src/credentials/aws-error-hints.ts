@@ -9,7 +9,7 @@ import { ClientError } from '../protocol/client-error.js';
 import type { ClientErrorFields } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { accessDeniedFields } from './access-denied.js';
-import { RateLimitedError } from './credential-cache.js';
+import { NewIdentityRateLimitedError, RateLimitedError } from './credential-cache.js';
 import { EndpointNotReadyError } from './endpoint-discovery.js';
 import { effectiveProfile, sharedFiles, triedSources } from './provider-chain-report.js';
 import { isThrottling } from './retry-policy.js';
@@ -70,6 +70,11 @@ function classify(err: unknown, name: string, text: string, ctx: HintContext, en
     return { code: unable,
       message: `the proxy asked AWS for credentials too often (${err.limit} times in a minute) and is waiting before the next request`,
       hint: 'Wait a minute and connect again; if this repeats, the database may be refusing the issued credentials — check the proxy log.' };
+  }
+  if (err instanceof NewIdentityRateLimitedError) {
+    return { code: SqlState.TooManyConnections,
+      message: `too many user names the proxy has not seen are asking for credentials at once (more than ${err.perSecond} a second)`,
+      hint: 'Connect again in a moment. If clients send many different user names, give the proxy --db-user or --allowed-users.' };
   }
   if (err instanceof EndpointNotReadyError) {
     return { code: unable,

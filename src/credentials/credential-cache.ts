@@ -6,72 +6,44 @@
  * - Concurrent misses share one API call (single flight).
  * - Identities in use are refreshed in the background ahead of expiry, so a connection never waits for AWS while a
  *   valid credential exists; idle identities are not refreshed and are forgotten when their credential expires.
- * - Retryable failures (throttling, 5xx, network) are retried with jittered exponential backoff; calls per key are
- *   bounded per minute so a misbehaving client cannot hammer the API.
+ * - Retryable failures (throttling, 5xx, network) are retried with jittered exponential backoff.
+ * - Bounded, so that invented user names cannot cost memory or the account's API rate: at most `maxIdentities`
+ *   identities are known (the least recently used is forgotten first); API calls for identities never seen
+ *   before are paced by a token bucket; a refusal is remembered for `failureTtlMs` (callers meanwhile get it at
+ *   once, without a call); after a passing failure (throttling, an outage) the next miss makes one call, a probe,
+ *   rather than a run of retries — so the proxy recovers as soon as AWS answers again, with no window to wait out;
+ *   and successful calls per identity are bounded per minute (a credential the database keeps refusing must not
+ *   turn into a loop of API calls).
  */
+import { sleepOn, systemClock } from '../ops/clock.js';
+import type { Clock, Timer } from '../ops/clock.js';
+import { freshUntil, raceAbort, refreshAt } from './credential-timing.js';
+import { NewIdentityRateLimitedError, RateLimitedError } from './cache-types.js';
+import type { CacheStats, CredentialCacheOptions, Fetcher } from './cache-types.js';
 import type { DbCredential } from './db-credential.js';
 import { backoffMs, isRetryable } from './retry-policy.js';
+import { TokenBucket } from './token-bucket.js';
 
-export type Fetcher = (signal: AbortSignal) => Promise<DbCredential>;
-
-export interface ApiCallEvent {
-  readonly key: string;
-  readonly durationMs: number;
-  readonly ok: boolean;
-  readonly errorName?: string;
-  readonly background: boolean;
-}
-
-export interface CredentialCacheOptions {
-  /** Attempts per fetch, the first included (default 5: a burst of 3–4 throttles is absorbed). */
-  readonly attempts?: number;
-  readonly backoffBaseMs?: number;
-  readonly backoffCapMs?: number;
-  /** Time one API call may take before it is abandoned and retried (default 5 s). */
-  readonly attemptTimeoutMs?: number;
-  /** Upper bound of API calls per key per rolling minute (default 10). */
-  readonly maxCallsPerMinute?: number;
-  readonly onApiCall?: (event: ApiCallEvent) => void;
-  readonly onBackgroundError?: (key: string, err: unknown) => void;
-}
-
-/** Counters since the cache was made, as a plain object for a metrics exporter to read. */
-export interface CacheStats {
-  /** Identities the cache knows (each with or without a current credential). */
-  readonly identities: number;
-  /** Identities holding a credential now. */
-  readonly credentials: number;
-  /** get() answered from a cached credential, without waiting. */
-  readonly hits: number;
-  /** get() that waited for an API call: its own, or one already in flight (then also counted in sharedWaits). */
-  readonly misses: number;
-  readonly sharedWaits: number;
-  /** API calls made (retries and background refreshes included), those that failed, and their summed duration. */
-  readonly apiCalls: number;
-  readonly apiFailures: number;
-  readonly apiCallMsTotal: number;
-  /** Refreshes started ahead of expiry for identities in use. */
-  readonly backgroundRefreshes: number;
-  /** Calls refused by the per-minute bound. */
-  readonly rateLimited: number;
-}
+export { NewIdentityRateLimitedError, RateLimitedError } from './cache-types.js';
+export type { ApiCallEvent, CacheStats, CredentialCacheOptions, Fetcher } from './cache-types.js';
 
 type Counters = { -readonly [K in Exclude<keyof CacheStats, 'identities' | 'credentials'>]: number };
 
-export class RateLimitedError extends Error {
-  constructor(readonly limit: number) {
-    super(`more than ${limit} credential requests for one identity within a minute`);
-    this.name = 'RateLimitedError';
-  }
-}
+/** An identity whose fetch failed and that holds no credential is forgotten after this long unused. */
+const FAILED_IDENTITY_KEPT_MS = 60_000;
 
 interface Entry {
   credential?: DbCredential;
   inflight?: Promise<DbCredential>;
   fetcher: Fetcher;
   lastUsed: number;
+  /** When successful calls were made, within the last minute. */
   callTimes: number[];
-  timer?: NodeJS.Timeout;
+  /** The last fetch failed: its error, answered until `until`. */
+  failure?: { readonly error: unknown; readonly until: number };
+  /** A credential was ever obtained for this identity (else it is new, and paced). */
+  known: boolean;
+  timer?: Timer;
 }
 
 export class CredentialCache {
@@ -81,9 +53,14 @@ export class CredentialCache {
   private readonly capMs: number;
   private readonly maxPerMinute: number;
   private readonly attemptTimeoutMs: number;
+  private readonly maxIdentities: number;
+  private readonly failureTtlMs: number;
+  private readonly clock: Clock;
+  private readonly newIdentities: TokenBucket;
+  private readonly newPerSecond: number;
   private readonly closing = new AbortController();
   private readonly counters: Counters = { hits: 0, misses: 0, sharedWaits: 0, apiCalls: 0, apiFailures: 0,
-    apiCallMsTotal: 0, backgroundRefreshes: 0, rateLimited: 0 };
+    apiCallMsTotal: 0, backgroundRefreshes: 0, rateLimited: 0, failuresReplayed: 0, evicted: 0 };
 
   constructor(private readonly options: CredentialCacheOptions = {}) {
     this.attempts = options.attempts ?? 5;
@@ -91,22 +68,36 @@ export class CredentialCache {
     this.capMs = options.backoffCapMs ?? 3_000;
     this.maxPerMinute = options.maxCallsPerMinute ?? 10;
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 5_000;
+    this.maxIdentities = options.maxIdentities ?? 1_000;
+    this.failureTtlMs = options.failureTtlMs ?? 2_000;
+    this.clock = options.clock ?? systemClock;
+    this.newPerSecond = options.newIdentitiesPerSecond ?? 10;
+    this.newIdentities = new TokenBucket(this.newPerSecond, options.newIdentityBurst ?? 20, this.clock);
   }
 
   /** A credential valid for at least the safety margin, fetching it if needed. */
   async get(key: string, fetcher: Fetcher, signal?: AbortSignal): Promise<DbCredential> {
+    const now = this.clock.now();
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { fetcher, lastUsed: 0, callTimes: [] };
-      this.entries.set(key, entry);
+      this.makeRoom();
+      entry = { fetcher, lastUsed: 0, callTimes: [], known: false };
+    } else {
+      // Map order is use order: the first entry is the least recently used.
+      this.entries.delete(key);
     }
+    this.entries.set(key, entry);
     entry.fetcher = fetcher;
-    entry.lastUsed = Date.now();
+    entry.lastUsed = now;
     const cred = entry.credential;
-    if (cred && Date.now() < freshUntil(cred)) {
+    if (cred && now < freshUntil(cred)) {
       this.counters.hits++;
-      if (Date.now() >= refreshAt(cred)) this.refreshInBackground(key, entry);
+      if (now >= refreshAt(cred)) this.refreshInBackground(key, entry);
       return cred;
+    }
+    if (entry.failure && !entry.inflight && now < entry.failure.until) {
+      this.counters.failuresReplayed++;
+      throw entry.failure.error;
     }
     this.counters.misses++;
     if (entry.inflight) this.counters.sharedWaits++;
@@ -138,8 +129,20 @@ export class CredentialCache {
 
   close(): void {
     this.closing.abort();
-    for (const e of this.entries.values()) clearTimeout(e.timer);
+    for (const e of this.entries.values()) e.timer?.cancel();
     this.entries.clear();
+  }
+
+  /** Forgets least recently used identities until a new one fits (never one whose call is in flight). */
+  private makeRoom(): void {
+    if (this.entries.size < this.maxIdentities) return;
+    for (const [key, e] of this.entries) {
+      if (this.entries.size < this.maxIdentities) return;
+      if (e.inflight) continue;
+      e.timer?.cancel();
+      this.entries.delete(key);
+      this.counters.evicted++;
+    }
   }
 
   private refresh(key: string, entry: Entry, background: boolean): Promise<DbCredential> {
@@ -147,8 +150,20 @@ export class CredentialCache {
     const inflight = this.fetchWithRetry(key, entry, background)
       .then((cred) => {
         entry.credential = cred;
+        entry.known = true;
+        delete entry.failure;
         this.schedule(key, entry, cred);
         return cred;
+      }, (err: unknown) => {
+        // Our own pacing refusals are not the API's answer: nothing to remember.
+        if (!(err instanceof NewIdentityRateLimitedError) && !(err instanceof RateLimitedError) && !this.closing.signal.aborted) {
+          // A refusal (access denied, no such cluster) is answered from memory for a while; a passing failure
+          // (throttling, an outage) is not — the next miss probes at once, so recovery is immediate.
+          entry.failure = { error: err, until: isRetryable(err) ? 0 : this.clock.now() + this.failureTtlMs };
+          // Kept a while (the least recently used go first beyond maxIdentities), so that the next call is a probe.
+          if (!entry.credential) this.forgetLater(key, entry, FAILED_IDENTITY_KEPT_MS);
+        }
+        throw err;
       })
       .finally(() => {
         if (entry.inflight === inflight) delete entry.inflight;
@@ -158,27 +173,33 @@ export class CredentialCache {
   }
 
   private refreshInBackground(key: string, entry: Entry): void {
-    if (entry.inflight) return;
+    if (entry.inflight || (entry.failure && this.clock.now() < entry.failure.until)) return;
     this.counters.backgroundRefreshes++;
     this.refresh(key, entry, true).catch((err: unknown) => this.options.onBackgroundError?.(key, err));
   }
 
   private async fetchWithRetry(key: string, entry: Entry, background: boolean): Promise<DbCredential> {
+    this.admitCall(entry);
+    // After a failure, one call probes: it answers for everyone as soon as AWS does, and costs one call, not a run.
+    const attempts = entry.failure ? 1 : this.attempts;
     for (let attempt = 0; ; attempt++) {
-      this.admitCall(entry);
       const started = performance.now();
       this.counters.apiCalls++;
       // Each attempt has its own deadline: a hung API must not hold every connection of this identity hostage to
       // one request that never ends (they all share it).
-      const deadline = AbortSignal.timeout(this.attemptTimeoutMs);
+      const deadline = new AbortController();
+      const timer = this.clock.setTimeout(() => deadline.abort(), this.attemptTimeoutMs);
+      const onClose = (): void => deadline.abort();
+      this.closing.signal.addEventListener('abort', onClose, { once: true });
       try {
-        const cred = await entry.fetcher(AbortSignal.any([this.closing.signal, deadline]));
+        const cred = await entry.fetcher(deadline.signal);
         const durationMs = performance.now() - started;
         this.counters.apiCallMsTotal += durationMs;
+        entry.callTimes.push(this.clock.now());
         this.options.onApiCall?.({ key, durationMs, ok: true, background });
         return cred;
       } catch (caught) {
-        const err = deadline.aborted && !this.closing.signal.aborted
+        const err = deadline.signal.aborted && !this.closing.signal.aborted
           ? Object.assign(new Error(`the AWS API did not answer within ${this.attemptTimeoutMs} ms`), { name: 'TimeoutError', cause: caught })
           : caught;
         const errorName = err instanceof Error ? err.name : 'Error';
@@ -186,21 +207,27 @@ export class CredentialCache {
         this.counters.apiCallMsTotal += durationMs;
         this.counters.apiFailures++;
         this.options.onApiCall?.({ key, durationMs, ok: false, errorName, background });
-        if (!isRetryable(err) || attempt + 1 >= this.attempts || this.closing.signal.aborted) throw err;
-        await sleep(backoffMs(attempt, this.baseMs, this.capMs), this.closing.signal);
+        if (!isRetryable(err) || attempt + 1 >= attempts || this.closing.signal.aborted) throw err;
+        await sleepOn(this.clock, backoffMs(attempt, this.baseMs, this.capMs), this.closing.signal);
+      } finally {
+        timer.cancel();
+        this.closing.signal.removeEventListener('abort', onClose);
       }
     }
   }
 
-  /** Enforces the per-key bound of calls in a rolling minute. */
+  /** The per-key bound of successful calls in a rolling minute, and the pace of identities not seen before. */
   private admitCall(entry: Entry): void {
-    const now = Date.now();
+    const now = this.clock.now();
     while (entry.callTimes.length > 0 && (entry.callTimes[0] as number) <= now - 60_000) entry.callTimes.shift();
     if (entry.callTimes.length >= this.maxPerMinute) {
       this.counters.rateLimited++;
       throw new RateLimitedError(this.maxPerMinute);
     }
-    entry.callTimes.push(now);
+    if (!entry.known && !this.newIdentities.take()) {
+      this.counters.rateLimited++;
+      throw new NewIdentityRateLimitedError(this.newPerSecond);
+    }
   }
 
   /**
@@ -208,77 +235,34 @@ export class CredentialCache {
    * and forget the identity when the credential expires, unless it is used again before then.
    */
   private schedule(key: string, entry: Entry, cred: DbCredential): void {
-    clearTimeout(entry.timer);
+    entry.timer?.cancel();
     const atRefresh = (): void => {
       if (entry.credential !== cred) return;
       if (entry.lastUsed > cred.obtainedAt.getTime()) {
         this.refreshInBackground(key, entry);
         return;
       }
-      entry.timer = unrefTimer(() => this.forgetIfIdle(key, entry, cred), cred.expiresAt.getTime() - Date.now());
+      entry.timer = this.clock.setTimeout(() => this.forgetIfIdle(key, entry, cred), cred.expiresAt.getTime() - this.clock.now());
     };
-    entry.timer = unrefTimer(atRefresh, refreshAt(cred) - Date.now());
+    entry.timer = this.clock.setTimeout(atRefresh, refreshAt(cred) - this.clock.now());
   }
 
   /** Forgets an unused identity — but keeps its call history until the per-minute bound no longer needs it. */
   private forgetIfIdle(key: string, entry: Entry, cred: DbCredential): void {
     if (entry.credential !== cred || entry.lastUsed > cred.obtainedAt.getTime() || entry.inflight) return;
-    const newestCall = entry.callTimes[entry.callTimes.length - 1] ?? 0;
-    const wait = newestCall + 60_000 - Date.now();
-    if (wait > 0) {
-      delete entry.credential;
-      entry.timer = unrefTimer(() => {
-        if (!entry.credential && !entry.inflight && entry.lastUsed <= cred.obtainedAt.getTime()) this.entries.delete(key);
-      }, wait);
-      return;
-    }
-    this.entries.delete(key);
+    delete entry.credential;
+    this.forgetLater(key, entry, 0);
   }
-}
 
-function lifetimeMs(cred: DbCredential): number {
-  return Math.max(0, cred.expiresAt.getTime() - cred.obtainedAt.getTime());
-}
-
-/** Reuse until this instant: a tenth of the lifetime before expiry, at most one minute. */
-function freshUntil(cred: DbCredential): number {
-  return cred.expiresAt.getTime() - Math.min(60_000, lifetimeMs(cred) / 10);
-}
-
-/** Start a background refresh from this instant: three quarters into the lifetime, at most five minutes early. */
-function refreshAt(cred: DbCredential): number {
-  const lead = Math.min(5 * 60_000, lifetimeMs(cred) / 4);
-  return Math.min(freshUntil(cred), cred.expiresAt.getTime() - lead);
-}
-
-function unrefTimer(fn: () => void, ms: number): NodeJS.Timeout {
-  const t = setTimeout(fn, Math.max(0, ms));
-  t.unref();
-  return t;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Lets one waiter give up without cancelling the shared fetch other connections wait on. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
-    );
-  });
+  /** Drops an identity without a credential after `ms`, or once its call history has left the minute's window. */
+  private forgetLater(key: string, entry: Entry, ms: number): void {
+    entry.timer?.cancel();
+    const newestCall = entry.callTimes[entry.callTimes.length - 1] ?? 0;
+    const wait = Math.max(ms, newestCall + 60_000 - this.clock.now());
+    const forget = (): void => {
+      if (!entry.credential && !entry.inflight && this.entries.get(key) === entry) this.entries.delete(key);
+    };
+    if (wait <= 0) forget();
+    else entry.timer = this.clock.setTimeout(forget, wait);
+  }
 }
