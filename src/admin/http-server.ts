@@ -2,8 +2,13 @@
  * The operations endpoint (--http-listen): GET /healthz (liveness: the process answers), /readyz (readiness, see
  * readiness.ts; 503 with the JSON reason when not ready) and /metrics (Prometheus text format); with a StatusPage
  * also / and /status (status-page.ts: Host-checked, and the one state-changing request, POST /sign-in, needs its
- * token and Origin). Nothing it returns is secret.
+ * token and Origin). Nothing it returns is secret — but it names users, the
+ * cluster and key prefixes, so beyond loopback it is served only to requests carrying the bearer token of
+ * --http-token-file (`Authorization: Bearer <token>`). Probes need no token: /healthz says nothing but "ok", and
+ * /readyz without the token answers its status code with `{"ready": …}` alone (the kubelet cannot read a Secret
+ * into a probe's headers).
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpListenConfig } from '../config/config.js';
@@ -25,10 +30,25 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
 
 const json = (value: unknown): string => `${JSON.stringify(value)}\n`;
 
+/** Compares the request's bearer token with the configured one in constant time (both hashed to one length). */
+function bearerMatches(header: string | undefined, digest: Buffer): boolean {
+  const m = /^Bearer (\S+)$/.exec(header ?? '');
+  if (!m) return false;
+  return timingSafeEqual(createHash('sha256').update(m[1] as string).digest(), digest);
+}
+
 export async function startOpsServer(listen: HttpListenConfig, metrics: ProxyMetrics, readiness: Readiness,
-  log: Logger, status?: StatusPage): Promise<OpsServer> {
+  log: Logger, status?: StatusPage, bearerToken?: string): Promise<OpsServer> {
+  const tokenDigest = bearerToken ? createHash('sha256').update(bearerToken).digest() : undefined;
   const server = http.createServer((req, res) => {
     const statusPath = new URL(req.url ?? '/', 'http://localhost').pathname;
+    // Beyond loopback everything but the probes needs the bearer token, the status page included.
+    const authorized = !tokenDigest || bearerMatches(req.headers.authorization, tokenDigest);
+    if (!authorized && statusPath !== '/healthz' && statusPath !== '/readyz') {
+      res.setHeader('www-authenticate', 'Bearer');
+      send(res, 401, 'application/json', json({ error: 'send Authorization: Bearer <the token of --http-token-file>' }));
+      return;
+    }
     // The status page (/, /status, the Sign in button) checks Host, Origin and its token itself.
     if (status && STATUS_PATHS.has(statusPath)) {
       status.handle(req, res, statusPath).catch((err: unknown) => {
@@ -42,7 +62,7 @@ export async function startOpsServer(listen: HttpListenConfig, metrics: ProxyMet
       send(res, 405, 'application/json', json({ error: 'only GET is served' }));
       return;
     }
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = statusPath;
     const handle = async (): Promise<void> => {
       switch (path) {
         case '/healthz':
@@ -50,7 +70,7 @@ export async function startOpsServer(listen: HttpListenConfig, metrics: ProxyMet
           return;
         case '/readyz': {
           const report = await readiness.report();
-          send(res, report.ready ? 200 : 503, 'application/json', json(report));
+          send(res, report.ready ? 200 : 503, 'application/json', json(authorized ? report : { ready: report.ready }));
           return;
         }
         case '/metrics':

@@ -103,6 +103,7 @@ export const LISTENER: OptionGroup = {
     'client-tls-cert': { type: 'string', describe: 'PEM certificate the listener presents to clients (SSLRequest gets S)' },
     'client-tls-key': { type: 'string', describe: 'PEM private key for --client-tls-cert' },
     'client-tls-require': { type: 'boolean', describe: 'Refuse clients that do not ask for TLS' },
+    'allow-plaintext-network': { type: 'boolean', describe: 'Let a listener beyond loopback run without client TLS (queries cross the network in the clear)' },
   },
 };
 
@@ -112,6 +113,7 @@ export const RUNNING: OptionGroup = {
   options: {
     'http-listen': { type: 'string', describe: 'Serve /healthz, /readyz and /metrics on HOST:PORT (or PORT, on 127.0.0.1); off by default',
       coerce: addressValue('http-listen', 'listen-or-port') },
+    'http-token-file': { type: 'string', describe: 'File holding a bearer token the --http-listen endpoint asks for (required beyond loopback)' },
     'max-connections': numeric('max-connections', 'Most client sessions at once; more are refused with SQLSTATE 53300 (default: no limit)',
       { integer: true, min: 1, max: 1_000_000, example: '200' }),
     warm: numeric('warm', 'Keep N logged-in Redshift connections ready per identity and database, for instant connects',

@@ -14,6 +14,9 @@ import { Readiness } from '../admin/readiness.js';
 import { StatusPage } from '../admin/status-page.js';
 import { StatusReporter } from '../admin/status-report.js';
 import { startProxy } from '../proxy/proxy.js';
+import { readSecretLine } from '../config/secret-file.js';
+import { isLoopback } from '../config/validate-config.js';
+import type { ListenerConfig } from '../config/config.js';
 import type { RunningProxy } from '../proxy/proxy.js';
 import type { Listener } from '../proxy/listener.js';
 
@@ -32,8 +35,27 @@ export function connectHint(listener: Listener, target: TargetConfig): string {
   return `psql "host=${a.address} port=${a.port} dbname=${db} user=${user}"`;
 }
 
+/** A warning when a password was given on the command line, which every user of the machine can read (ps, /proc). */
+export function commandLineSecretWarning(argv: readonly string[]): string | undefined {
+  if (!argv.some((a) => a === '--client-password' || a.startsWith('--client-password='))) return undefined;
+  return '--client-password on the command line is visible to every user of this machine (ps, /proc): '
+    + 'use --client-password-file FILE (mode 0600) or REDSHIFT_AUTH_PROXY_CLIENT_PASSWORD instead';
+}
+
+/** What the ready line says about the listener's client authentication and TLS: exactly what is configured. */
+export function clientSecurity(l: ListenerConfig): string {
+  const auth = [l.clientAuth?.password || l.clientAuth?.passwordFile ? 'password (SCRAM-SHA-256)' : undefined,
+    l.clientAuth?.caFile ? 'client certificate' : undefined].filter(Boolean);
+  const tls = l.clientTls ? (l.clientTls.require || l.clientAuth?.caFile ? 'TLS required' : 'TLS offered') : 'no TLS';
+  const plain = !l.clientTls && l.unixSocket === undefined && !isLoopback(l.host)
+    ? ' — queries cross the network unencrypted (--allow-plaintext-network)' : '';
+  return `${auth.length > 0 ? auth.join(' and ') : 'no password'}, ${tls}${plain}`;
+}
+
 export async function runStart(config: Config): Promise<number> {
   const log = createLogger(config.logLevel, undefined, config.logFormat);
+  const exposed = commandLineSecretWarning(process.argv);
+  if (exposed) log.warn(exposed);
   let proxy: RunningProxy;
   let ops: OpsServer | undefined;
   try {
@@ -45,8 +67,10 @@ export async function runStart(config: Config): Promise<number> {
   }
   if (config.httpListen) {
     try {
+      const token = config.httpTokenFile ? readSecretLine(config.httpTokenFile, 'the HTTP token file') : undefined;
+      if (config.httpTokenFile && !token) throw new Error(`the HTTP token file ${config.httpTokenFile} is empty`);
       const status = new StatusPage(new StatusReporter(proxy, config), proxy.signIn.provider, log, config.httpListen.host);
-      ops = await startOpsServer(config.httpListen, proxy.metrics, new Readiness(proxy), log, status);
+      ops = await startOpsServer(config.httpListen, proxy.metrics, new Readiness(proxy), log, status, token);
     } catch (err) {
       log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'could not start the operations endpoint');
       await proxy.close();
@@ -59,7 +83,7 @@ export async function runStart(config: Config): Promise<number> {
     if (!t) return;
     log.info({ listener: l.label, upstream: t.upstreamHost ? `${t.upstreamHost}:${t.upstreamPort}` : '(discovered)',
       cluster: t.clusterId, workgroup: t.workgroup, dbUser: t.dbUser ?? (t.withIam || t.workgroup ? '(IAM identity)' : '(client user name)') },
-    `ready: connect with ${connectHint(l, t)} — no password`);
+    `ready: connect with ${connectHint(l, t)} — ${clientSecurity(config.listeners[i] as ListenerConfig)}`);
   });
   log.flush(); // whoever waits for "ready" sees it now, not at the next periodic flush
   // One handler for the whole run: with process.once there would be an instant between the first signal and the

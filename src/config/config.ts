@@ -153,6 +153,13 @@ export interface Config {
    * listener (--max-upstream-connections); default 200. When spent, a spare is closed to make room, else 53300.
    */
   maxUpstreamConnections?: number | undefined;
+  /**
+   * Let a listener beyond loopback run without client TLS (--allow-plaintext-network): its password exchange is
+   * SCRAM, but every query and result crosses the network readable by anyone on the path. Off by default.
+   */
+  allowPlaintextNetwork?: boolean | undefined;
+  /** File holding the bearer token the operations endpoint asks for (--http-token-file); needed beyond loopback. */
+  httpTokenFile?: string | undefined;
   /** An idle session gives its upstream connection back after this many ms and reopens it on its next message; off when absent. */
   idleReleaseMs?: number | undefined;
   /** The /healthz, /readyz and /metrics server; off when absent. */

@@ -89,6 +89,10 @@ export const fileSchema = z.strictObject({
   warmTotal: count.optional(),
   /** Seconds a warm spare may sit unused (--warm-idle). */
   warmIdle: seconds.optional(),
+  /** Let a non-loopback listener run without client TLS (--allow-plaintext-network). */
+  allowPlaintextNetwork: z.boolean().optional(),
+  /** File holding the operations endpoint's bearer token (--http-token-file). */
+  httpTokenFile: text.optional(),
 });
 
 export type FileConfig = z.infer<typeof fileSchema>;

@@ -55,6 +55,8 @@ export interface Flags {
   warmTotal?: number;
   warmIdle?: number;
   maxUpstreamConnections?: number;
+  allowPlaintextNetwork?: boolean;
+  httpTokenFile?: string;
   heal?: boolean;
   connectTimeout?: number;
   shutdownGrace?: number;
@@ -166,6 +168,8 @@ export function configFromFlags(flags: Flags, base?: Config): Config {
     warmTotal: flags.warmTotal ?? base?.warmTotal,
     warmIdleMs: seconds(flags.warmIdle, base?.warmIdleMs),
     maxUpstreamConnections: flags.maxUpstreamConnections ?? base?.maxUpstreamConnections,
+    allowPlaintextNetwork: flags.allowPlaintextNetwork ?? base?.allowPlaintextNetwork,
+    httpTokenFile: flags.httpTokenFile ?? base?.httpTokenFile,
     heal: flags.heal ?? base?.heal,
     httpListen: flags.httpListen !== undefined ? parseHttpListen(flags.httpListen) : base?.httpListen,
     signInWaitMs: seconds(flags.signInWait, base?.signInWaitMs),

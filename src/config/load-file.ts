@@ -153,6 +153,8 @@ function configFromFile(f: FileConfig, baseDir: string): Config {
     maxUpstreamConnections: f.maxUpstreamConnections,
     warmTotal: f.warmTotal,
     warmIdleMs: ms(f.warmIdle),
+    allowPlaintextNetwork: f.allowPlaintextNetwork,
+    httpTokenFile: f.httpTokenFile !== undefined ? path.resolve(baseDir, f.httpTokenFile) : undefined,
     httpListen: f.httpListen === undefined ? undefined : parseHttpListen(String(f.httpListen)),
     signInWaitMs: ms(f.signInWait),
     noBrowser: f.noBrowser,

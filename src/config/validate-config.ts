@@ -13,7 +13,7 @@ export type ConfigField =
   | 'listen' | 'unixSocket' | 'listener.maxConnections' | 'clientAuth' | 'clientTls'
   | 'startupTimeoutMs' | 'connectTimeoutMs' | 'shutdownGraceMs' | 'idleReleaseMs' | 'maxConnections' | 'httpListen'
   | 'signInWaitMs' | 'signInPort' | 'ssoStartUrl' | 'ssoRegion'
-  | 'warmTotal' | 'warmIdleMs' | 'maxUpstreamConnections';
+  | 'warmTotal' | 'warmIdleMs' | 'maxUpstreamConnections' | 'allowPlaintextNetwork' | 'httpTokenFile';
 
 export interface ConfigProblem {
   /** Index in config.listeners, when the problem is about one listener. */
@@ -43,6 +43,7 @@ const FLAG_NAMES: Record<ConfigField, string> = {
   httpListen: '--http-listen', 'target.dbUserFromIdentity': '--db-user-from-identity', signInWaitMs: '--sign-in-wait',
   signInPort: '--sign-in-port', ssoStartUrl: '--sso-start-url', ssoRegion: '--sso-region',
   warmTotal: '--warm-total', warmIdleMs: '--warm-idle', maxUpstreamConnections: '--max-upstream-connections',
+  allowPlaintextNetwork: '--allow-plaintext-network', httpTokenFile: '--http-token-file',
 };
 
 export const flagName: FieldNamer = (field) => FLAG_NAMES[field];
@@ -107,7 +108,7 @@ function checkTarget(t: TargetConfig, n: FieldNamer): ConfigProblem[] {
   return out;
 }
 
-function checkListener(l: ListenerConfig, n: FieldNamer): ConfigProblem[] {
+function checkListener(l: ListenerConfig, n: FieldNamer, allowPlaintext: boolean): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   if (l.unixSocket !== undefined) {
     if (!l.unixSocket.startsWith('/')) out.push({ field: 'unixSocket', message: 'must be an absolute path' });
@@ -119,6 +120,8 @@ function checkListener(l: ListenerConfig, n: FieldNamer): ConfigProblem[] {
     const authenticated = Boolean(l.clientAuth?.password || l.clientAuth?.passwordFile || l.clientAuth?.caFile);
     if (!isLoopback(l.host) && !authenticated) {
       out.push({ field: 'listen', message: `${l.host} is not a loopback address: anyone who can reach it would be logged in to Redshift, so configure client authentication (${n('clientAuth')}), or listen on loopback (127.0.0.1, ::1, localhost) or a Unix socket (${n('unixSocket')})` });
+    } else if (!isLoopback(l.host) && !l.clientTls && !allowPlaintext) {
+      out.push({ field: 'listen', message: `${l.host} is not a loopback address and the listener has no client TLS: queries and results would cross the network in the clear, so give ${n('clientTls')} (or, knowingly, ${n('allowPlaintextNetwork')})` });
     }
   }
   if (l.clientAuth?.caFile && !l.clientTls) {
@@ -145,7 +148,7 @@ export function findProblems(config: Config, n: FieldNamer = flagName): ConfigPr
       mine.push({ field: l.unixSocket !== undefined ? 'unixSocket' : 'listen', message: `${key} is used by two listeners` });
     }
     seen.add(key);
-    mine.push(...checkListener(l, n), ...checkTarget(l.target, n));
+    mine.push(...checkListener(l, n, config.allowPlaintextNetwork === true), ...checkTarget(l.target, n));
     problems.push(...mine.map((p) => ({ ...p, listener: i })));
   });
   const positive = (field: ConfigField, value: number | undefined): void => {
@@ -181,6 +184,10 @@ export function findProblems(config: Config, n: FieldNamer = flagName): ConfigPr
   if (http && (!Number.isInteger(http.port) || http.port < 0 || http.port > 65535)) {
     problems.push({ field: 'httpListen', message: 'port must be 0–65535' });
   }
+  if (http && !isLoopback(http.host) && !config.httpTokenFile) {
+    problems.push({ field: 'httpListen', message: `${http.host} is not a loopback address: the endpoint shows user names, the cluster and metrics, so give ${n('httpTokenFile')} (a file holding a bearer token clients must send), or listen on loopback` });
+  }
+  if (config.httpTokenFile && !http) problems.push({ field: 'httpTokenFile', message: `needs ${n('httpListen')}` });
   return problems;
 }
 

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
+import { readSecretFile } from '../config/secret-file.js';
 
 export interface ClientTlsSettings {
   readonly certFile: string;
@@ -20,7 +21,7 @@ export class ClientTls {
   constructor(settings: ClientTlsSettings) {
     this.context = tls.createSecureContext({
       cert: readFileSync(settings.certFile),
-      key: readFileSync(settings.keyFile),
+      key: readSecretFile(settings.keyFile, 'the client TLS key file'),
       ...(settings.clientCaFile ? { ca: readFileSync(settings.clientCaFile) } : {}),
       minVersion: 'TLSv1.2',
     });

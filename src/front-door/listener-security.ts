@@ -2,7 +2,7 @@
  * What a listener asks of its clients before they get an IAM session: TLS (optional or required), a password
  * checked with SCRAM-SHA-256, and/or a client certificate signed by a configured CA.
  */
-import { readFileSync } from 'node:fs';
+import { readSecretLine } from '../config/secret-file.js';
 import type { ListenerConfig } from '../config/config.js';
 import { ClientTls } from './client-tls.js';
 import { scramVerifier } from './scram-server.js';
@@ -27,6 +27,6 @@ export function listenerSecurity(listener: ListenerConfig): ListenerSecurity {
 
 function clientPassword(auth: ListenerConfig['clientAuth']): string | undefined {
   if (auth?.password) return auth.password;
-  if (auth?.passwordFile) return (readFileSync(auth.passwordFile, 'utf8').split(/\r?\n/)[0] ?? '') || undefined;
+  if (auth?.passwordFile) return readSecretLine(auth.passwordFile, 'the client password file') || undefined;
   return undefined;
 }

@@ -14,6 +14,12 @@ import type { LoginSecret } from './auth/auth-exchange.js';
 
 /** Login messages are small; anything larger is not a Redshift login. */
 const MAX_LOGIN_FRAME = 1 << 20;
+/**
+ * The ParameterStatus and NoticeResponse frames kept for the client, in bytes all together. Redshift sends about
+ * twenty ParameterStatus (under 1 KB); a hostile or broken server flooding them until the startup timeout would
+ * otherwise make every login hold whatever it sent (30 sessions held 1 GB).
+ */
+export const MAX_LOGIN_STATUS_BYTES = 256 * 1024;
 
 export interface BackendKey {
   readonly processId: number;
@@ -104,6 +110,7 @@ export function login(socket: TLSSocket, startup: Buffer, secret: LoginSecret,
     const reader = new FrameReader(MAX_LOGIN_FRAME);
     const exchange = createAuthExchange(secret);
     const statusFrames: Buffer[] = [];
+    let statusBytes = 0;
     let backendKey: BackendKey | undefined;
 
     const finish = (err: Error | undefined, result?: LoginResult): void => {
@@ -137,6 +144,10 @@ export function login(socket: TLSSocket, startup: Buffer, secret: LoginSecret,
             }
             case BackendCode.ParameterStatus:
             case BackendCode.NoticeResponse:
+              statusBytes += frame.raw.length;
+              if (statusBytes > MAX_LOGIN_STATUS_BYTES) {
+                throw new UpstreamProtocolError(`Redshift sent more than ${MAX_LOGIN_STATUS_BYTES / 1024} KB of parameter and notice messages during login`);
+              }
               statusFrames.push(frame.raw);
               break;
             case BackendCode.BackendKeyData:

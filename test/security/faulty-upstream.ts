@@ -15,6 +15,9 @@
  * - reset-after-startup: a real TLS server (certificate from the bed's CA, so verification passes) that resets the
  *   TCP connection as soon as the startup message arrives: a crash or network cut during login.
  * - silent-after-startup: the same TLS server, which then never answers the startup message.
+ * - flood-after-startup: the same TLS server, which answers the startup message with AuthenticationOk and then
+ *   ParameterStatus messages without end (a hostile server with a valid certificate, filling the proxy's memory
+ *   before any timeout).
  *
  * Switching back to `none` needs no restart of anything: the proxy must recover by itself.
  */
@@ -23,7 +26,7 @@ import tls from 'node:tls';
 import type { IssuedCert } from '../support/certs.js';
 
 export type UpstreamFault = 'none' | 'refuse' | 'blackhole' | 'close-after-S' | 'silent-after-S' | 'garbage-after-S' | 'injected-after-S'
-  | 'reset-after-startup' | 'silent-after-startup';
+  | 'reset-after-startup' | 'silent-after-startup' | 'flood-after-startup';
 
 const SSL_REQUEST_LENGTH = 8;
 
@@ -131,13 +134,15 @@ export class FaultyUpstream {
         client.resume();
         return;
       case 'reset-after-startup':
-      case 'silent-after-startup': {
+      case 'silent-after-startup':
+      case 'flood-after-startup': {
         client.write('S');
         const secure = new tls.TLSSocket(client, { isServer: true, secureContext: this.secureContext });
         secure.on('error', () => undefined);
         // The first application data after the handshake is the startup message, carrying the user name.
         secure.once('data', () => {
           if (this.fault === 'reset-after-startup') client.resetAndDestroy();
+          if (this.fault === 'flood-after-startup') flood(secure);
         });
         return;
       }
@@ -145,6 +150,22 @@ export class FaultyUpstream {
         client.destroy();
     }
   }
+}
+
+/** AuthenticationOk, then 4 KB ParameterStatus messages as fast as the reader takes them, until the socket closes. */
+function flood(socket: tls.TLSSocket): void {
+  socket.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0]));
+  const value = 'x'.repeat(4_096);
+  const body = Buffer.from(`flood\0${value}\0`, 'latin1');
+  const header = Buffer.alloc(5);
+  header[0] = 0x53;
+  header.writeInt32BE(body.length + 4, 1);
+  const chunk = Buffer.concat(Array.from({ length: 16 }, () => Buffer.concat([header, body])));
+  const pump = (): void => {
+    while (!socket.destroyed && socket.write(chunk)) { /* until the buffer is full */ }
+  };
+  socket.on('drain', pump);
+  pump();
 }
 
 /** Waits for the 8-byte SSLRequest (a client may send it in pieces), then hands the socket on, paused. */

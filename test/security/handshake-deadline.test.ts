@@ -104,4 +104,15 @@ describe('an upstream that answers S and then stalls the TLS handshake', () => {
     }
     await faulty.setFault('none');
   });
+
+  it('a server flooding ParameterStatus during login is cut off at the cap, long before any deadline', async () => {
+    await faulty.setFault('flood-after-startup');
+    const started = Date.now();
+    const r = await refusal(port, 'flooded');
+    expect(r).toMatchObject({ code: '08001', severity: 'FATAL' });
+    expect(r.message).toMatch(/more than 256 KB of parameter and notice messages during login/);
+    expect(r.hint).toBeTruthy();
+    expect(Date.now() - started).toBeLessThan(STARTUP_TIMEOUT_MS);
+    await faulty.setFault('none');
+  });
 });
