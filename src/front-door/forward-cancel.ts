@@ -9,15 +9,16 @@ import { cancelRequest } from '../protocol/frontend-messages.js';
 import { connectTls } from '../upstream/connect-tls.js';
 import type { CancelKeys } from '../proxy/cancel-keys.js';
 
-export function forwardCancel(keys: CancelKeys, processId: number, secretKey: number, log: Logger): void {
-  if (!keys.admit()) {
-    // CancelRequest has no reply in the protocol; the refusal can only be logged.
-    log.warn('cancel request dropped: more cancel requests per second than the bound allows');
-    return;
-  }
+export function forwardCancel(keys: CancelKeys, processId: number, secretKey: number, log: Logger, source?: string): void {
+  // The key first: junk costs a lookup and nothing of the budget real cancels need.
   const target = keys.lookup(processId, secretKey);
   if (!target?.upstreamKey) {
     log.debug('cancel request with an unknown key ignored');
+    return;
+  }
+  if (!keys.admit(source)) {
+    // CancelRequest has no reply in the protocol; the refusal can only be logged.
+    log.warn({ source }, 'cancel request dropped: more cancel requests per second from this address than the bound allows');
     return;
   }
   const { upstreamKey, endpoint } = target;

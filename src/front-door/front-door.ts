@@ -109,7 +109,8 @@ export class FrontDoor {
         // No answer either way, as PostgreSQL does: the client learns nothing about which keys exist.
         this.phase = 'done';
         this.client.destroy();
-        forwardCancel(this.deps.cancelKeys, packet.processId, packet.secretKey, this.deps.log);
+        forwardCancel(this.deps.cancelKeys, packet.processId, packet.secretKey, this.deps.log,
+          this.client.remoteAddress ?? 'local');
         this.events.ended();
         return;
       case 'startup':

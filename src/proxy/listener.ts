@@ -140,10 +140,11 @@ export class Listener {
   }
 
   /**
-   * Stops accepting at once; lets sessions finish for up to graceMs, then ends the rest with 57P01. (The server's
-   * own close callback waits for every connection, so it is awaited only after the sessions are done.)
+   * Stops accepting at once; lets sessions finish for up to graceMs, then (after `atGraceEnd`, which cancels the
+   * queries still running upstream) ends the rest with 57P01. (The server's own close callback waits for every
+   * connection, so it is awaited only after the sessions are done.)
    */
-  async close(graceMs = 0): Promise<void> {
+  async close(graceMs = 0, atGraceEnd?: () => Promise<void>): Promise<void> {
     const closed = new Promise<void>((resolve) => {
       if (this.server.listening) this.server.close(() => resolve());
       else resolve();
@@ -158,6 +159,7 @@ export class Listener {
       ]);
       clearTimeout(timer);
     }
+    if (this.sessions.size > 0 && atGraceEnd) await atGraceEnd();
     this.terminateAll();
     await Promise.all([...this.sessions].map((s) => s.finished));
     await closed;

@@ -38,6 +38,25 @@ export interface RunningProxy {
   close(graceMs?: number): Promise<void>;
 }
 
+/** How long the shutdown waits for its cancel requests to be delivered before it closes the sessions anyway. */
+const SHUTDOWN_CANCEL_WAIT_MS = 2_000;
+
+/** Sends a CancelRequest upstream for every session that still has a key (idle ones ignore it). */
+async function cancelAll(keys: CancelKeys, dialer: DirectDialer | undefined, log: Logger): Promise<void> {
+  const targets = keys.targets().filter((t) => t.upstreamKey);
+  if (!dialer || targets.length === 0) return;
+  log.info({ sessions: targets.length }, 'shutdown grace over: cancelling what still runs upstream');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(targets.map((t) => dialer.cancel({ upstreamKey: t.upstreamKey as NonNullable<typeof t.upstreamKey>,
+      endpoint: t.endpoint }))),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, SHUTDOWN_CANCEL_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 export async function startProxy(config: Config, log: Logger, cacheOptions: CredentialCacheOptions = {}): Promise<RunningProxy> {
   // Read at scrape time only, after both exist.
   const metrics = new ProxyMetrics({
@@ -125,7 +144,14 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
     upstreamBudget,
     async close(graceMs = 0) {
       for (const p of pools) p?.shutdown();
-      await Promise.all(listeners.map((l) => l.close(graceMs)));
+      // Closing a session's upstream connection does not stop a query running on it (the server notices only when
+      // it next writes): what still runs when the grace ends is cancelled first, once for all listeners.
+      let cancelling: Promise<void> | undefined;
+      const cancelRunning = (): Promise<void> => {
+        cancelling ??= cancelAll(cancelKeys, direct[0], log);
+        return cancelling;
+      };
+      await Promise.all(listeners.map((l) => l.close(graceMs, cancelRunning)));
       cache.close();
       signIn.close();
     },

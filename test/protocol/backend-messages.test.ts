@@ -39,10 +39,12 @@ describe('messages the proxy writes', () => {
 });
 
 import { CancelKeys } from '../../src/proxy/cancel-keys.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 describe('cancel keys', () => {
-  it('issues random keys, matches only the right secret, and bounds cancels per second', () => {
-    const keys = new CancelKeys(3);
+  it('issues random keys, matches only the right secret, and bounds cancels per second', async () => {
+    const clock = new FakeClock();
+    const keys = new CancelKeys(3, clock);
     const endpoint = { host: 'h', port: 1, connectTimeoutMs: 1 };
     const a = keys.register({ upstreamKey: { processId: 9, secretKey: 9 }, endpoint });
     const b = keys.register({ upstreamKey: { processId: 8, secretKey: 8 }, endpoint });
@@ -52,7 +54,18 @@ describe('cancel keys', () => {
     expect(keys.lookup(a.processId ^ 1, a.secretKey)).toBeUndefined();
     keys.release(a.processId);
     expect(keys.lookup(a.processId, a.secretKey)).toBeUndefined();
-    expect([keys.admit(1000), keys.admit(1001), keys.admit(1002), keys.admit(1003)]).toEqual([true, true, true, false]);
-    expect(keys.admit(2100)).toBe(true);
+    expect([keys.admit('a'), keys.admit('b'), keys.admit('c'), keys.admit('d')]).toEqual([true, true, true, false]);
+    await clock.advance(1_100);
+    expect(keys.admit('d')).toBe(true);
+  });
+
+  it('bounds valid cancels per source address: one address spending its bucket does not stop another', async () => {
+    const clock = new FakeClock();
+    const keys = new CancelKeys(1_000, clock);
+    const first = Array.from({ length: 25 }, () => keys.admit('10.0.0.1'));
+    expect(first.filter(Boolean)).toHaveLength(20);
+    expect(keys.admit('10.0.0.2')).toBe(true);
+    await clock.advance(1_000);
+    expect(Array.from({ length: 12 }, () => keys.admit('10.0.0.1')).filter(Boolean)).toHaveLength(10);
   });
 });
