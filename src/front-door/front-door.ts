@@ -193,7 +193,12 @@ export class FrontDoor {
     } catch (err) {
       // A malformed password message is the client's protocol error, not the proxy's.
       this.phase = 'done';
-      this.events.refused(err instanceof ClientError ? err : protocolError(err instanceof Error ? err.message : String(err)));
+      const refusal = err instanceof ClientError ? err : protocolError(err instanceof Error ? err.message : String(err));
+      // A wrong password is answered after a pause that grows with the failures from this address (auth_delay).
+      const delay = this.deps.security?.authDelay;
+      const address = this.client.remoteAddress;
+      if (delay && address && refusal.code === SqlState.InvalidPassword) delay.delay(address, () => this.events.refused(refusal));
+      else this.events.refused(refusal);
     }
   }
 }

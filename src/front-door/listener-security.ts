@@ -4,6 +4,7 @@
  */
 import { readSecretLine } from '../config/secret-file.js';
 import type { ListenerConfig } from '../config/config.js';
+import { AuthFailureDelay } from './auth-delay.js';
 import { ClientTls } from './client-tls.js';
 import { scramVerifier } from './scram-server.js';
 import type { ScramVerifier } from './scram-server.js';
@@ -12,6 +13,8 @@ export interface ListenerSecurity {
   readonly tls?: ClientTls | undefined;
   readonly requireTls: boolean;
   readonly scram?: ScramVerifier | undefined;
+  /** The pause before a wrong password is answered, per client address (absent: answered at once). */
+  readonly authDelay?: AuthFailureDelay | undefined;
 }
 
 export function listenerSecurity(listener: ListenerConfig): ListenerSecurity {
@@ -22,6 +25,7 @@ export function listenerSecurity(listener: ListenerConfig): ListenerSecurity {
     // A client certificate can only be checked over TLS: asking for one implies requiring TLS.
     requireTls: Boolean(tlsConfig?.require || auth?.caFile),
     scram: clientPassword(auth) !== undefined ? scramVerifier(clientPassword(auth) as string) : undefined,
+    authDelay: new AuthFailureDelay(),
   };
 }
 
