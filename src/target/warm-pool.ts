@@ -32,6 +32,9 @@ const RESET_TIMEOUT_MS = 5_000;
  */
 const REFILL_DELAY_MS = 200;
 
+/** What the pool opens its spares through: the direct dialer (or, in tests, anything that opens real sockets). */
+export type SpareDialer = Pick<DirectDialer, 'target' | 'open' | 'openSpare' | 'close' | 'cancel'>;
+
 export interface WarmPoolOptions {
   /** Spares kept per identity, database and parameter set (--warm). */
   readonly perKey: number;
@@ -85,7 +88,7 @@ export class WarmPool implements UpstreamDialer {
   private closed = false;
   readonly stats: WarmPoolStats = { hits: 0, misses: 0, reused: 0, discarded: 0, evicted: 0 };
 
-  constructor(private readonly direct: DirectDialer, private readonly options: WarmPoolOptions, private readonly log: Logger) {
+  constructor(private readonly direct: SpareDialer, private readonly options: WarmPoolOptions, private readonly log: Logger) {
     this.clock = options.clock ?? systemClock;
     this.unregister = options.budget?.addEvictor(() => this.evictLeastRecent(undefined) || this.stopOneOpening());
   }
