@@ -16,11 +16,13 @@ export interface MetricsSources {
   expiries(): ReadonlyArray<{ readonly key: string; readonly expiresAt: Date }>;
   /** Each listener's --warm pool counts (WarmPool.stats); empty without --warm. */
   pools?(): ReadonlyArray<{ readonly label: string; readonly stats: Readonly<Record<WarmOutcome, number>> }>;
+  /** Connections to Redshift held now and the --max-upstream-connections budget. */
+  upstream?(): { readonly inUse: number; readonly limit: number };
 }
 
 /** What happened to connections in a --warm pool. */
-export type WarmOutcome = 'hits' | 'misses' | 'reused' | 'discarded';
-const WARM_OUTCOMES: readonly WarmOutcome[] = ['hits', 'misses', 'reused', 'discarded'];
+export type WarmOutcome = 'hits' | 'misses' | 'reused' | 'discarded' | 'evicted';
+const WARM_OUTCOMES: readonly WarmOutcome[] = ['hits', 'misses', 'reused', 'discarded', 'evicted'];
 
 /** Events a listener reports; implemented here, so the listener knows nothing of Prometheus. */
 export interface ListenerObserver {
@@ -86,14 +88,25 @@ export class ProxyMetrics implements ListenerObserver {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
     new Counter({
       name: `${PREFIX}warm_pool_total`,
-      help: 'With --warm: clients served from a spare (hits) or not (misses), and connections kept (reused) or closed '
-        + '(discarded) after their client left',
+      help: 'With --warm: clients served from a spare (hits) or not (misses), connections kept (reused) or closed '
+        + '(discarded) after their client left, and spares closed for --warm-total or a session\'s budget slot (evicted)',
       labelNames: ['listener', 'outcome'], registers,
       collect() {
         this.reset();
         for (const p of sources.pools?.() ?? []) {
           for (const outcome of WARM_OUTCOMES) this.inc({ listener: p.label, outcome }, p.stats[outcome]);
         }
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}upstream_connections`,
+      help: 'Connections to Redshift held now (sessions, warm spares, logins in flight), against --max-upstream-connections',
+      labelNames: ['kind'], registers,
+      collect() {
+        const u = sources.upstream?.();
+        if (!u) return;
+        this.set({ kind: 'in_use' }, u.inUse);
+        this.set({ kind: 'limit' }, u.limit);
       },
     });
     new Gauge({

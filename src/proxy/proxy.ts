@@ -66,6 +66,7 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
       const pool = pools[i];
       return pool ? [{ label: l.label, stats: pool.stats }] : [];
     }),
+    upstream: () => ({ inUse: upstreamBudget.inUse, limit: upstreamBudget.limit }),
   });
   const cache = new CredentialCache({
     // An API call that hangs is abandoned well within a client's login time, so a retry can still serve it.

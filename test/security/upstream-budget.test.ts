@@ -85,6 +85,9 @@ describe('--warm spares under one upstream connection budget', () => {
     // What stays idle is the pool's total (4 x --warm by default), not 4 per application_name.
     expect(proxy.pools[0]?.size).toBeLessThanOrEqual(16);
     expect(await proxyBackends('spread')).toBeLessThanOrEqual(16);
+    const metrics = await proxy.metrics.text();
+    expect(metrics).toMatch(/redshift_auth_proxy_upstream_connections\{kind="limit"\} 16/);
+    expect(metrics).toMatch(/redshift_auth_proxy_warm_pool_total\{listener="[^"]+",outcome="evicted"\} [1-9]/);
     console.log(`upstream budget: peak ${peak} backends (budget ${budget}), ${proxy.pools[0]?.size} spares kept, ` +
       `${proxy.pools[0]?.stats.evicted} evicted, ${proxy.upstreamBudget.evicted} for a session's slot`);
     await proxy.close();
