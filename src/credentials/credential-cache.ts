@@ -29,6 +29,12 @@ export type { ApiCallEvent, CacheStats, CredentialCacheOptions, Fetcher } from '
 
 type Counters = { -readonly [K in Exclude<keyof CacheStats, 'identities' | 'credentials'>]: number };
 
+/** A 4xx answer of the AWS API that a retry would not change (access denied, no such cluster, bad parameter). */
+function isApiRefusal(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 && !isRetryable(err);
+}
+
 /** An identity whose fetch failed and that holds no credential is forgotten after this long unused. */
 const FAILED_IDENTITY_KEPT_MS = 60_000;
 
@@ -159,7 +165,9 @@ export class CredentialCache {
         if (!(err instanceof NewIdentityRateLimitedError) && !(err instanceof RateLimitedError) && !this.closing.signal.aborted) {
           // A refusal (access denied, no such cluster) is answered from memory for a while; a passing failure
           // (throttling, an outage) is not — the next miss probes at once, so recovery is immediate.
-          entry.failure = { error: err, until: isRetryable(err) ? 0 : this.clock.now() + this.failureTtlMs };
+          // Only the API's own answer about this identity is remembered: a failure of the proxy's AWS identity (an
+          // expired SSO session, no credentials) is fixed by the user and must be retried on the next connect.
+          entry.failure = { error: err, until: isApiRefusal(err) ? this.clock.now() + this.failureTtlMs : 0 };
           // Kept a while (the least recently used go first beyond maxIdentities), so that the next call is a probe.
           if (!entry.credential) this.forgetLater(key, entry, FAILED_IDENTITY_KEPT_MS);
         }

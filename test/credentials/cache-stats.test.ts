@@ -10,7 +10,7 @@ import { FakeClock, settle } from '../support/fake-clock.js';
 
 const fetcherFor = (clock: FakeClock, lifetimeMs: number, fail?: string) => async (): Promise<DbCredential> => {
   await settle();
-  if (fail) throw Object.assign(new Error(fail), { name: fail });
+  if (fail) throw Object.assign(new Error(fail), { name: fail, $metadata: { httpStatusCode: 403 } });
   return new DbCredential('IAM:u', 'pw', new Date(clock.now() + lifetimeMs), new Date(clock.now()));
 };
 

@@ -214,6 +214,20 @@ describe('CredentialCache bounds (issue 18 finding 7)', () => {
     cache.close();
   });
 
+  it('a failure of the proxy\'s own AWS identity (no API answer, e.g. an expired SSO session) is not remembered: fixed, the next get calls', async () => {
+    const clock = new FakeClock();
+    const cache = new CredentialCache({ clock });
+    let expired = true;
+    const fetcher = async (): Promise<DbCredential> => {
+      if (expired) throw Object.assign(new Error('the SSO session has expired'), { name: 'CredentialsProviderError' });
+      return new DbCredential('IAM:u', 'pw', new Date(clock.now() + 15 * 60_000), new Date(clock.now()));
+    };
+    await expect(cache.get('k', fetcher)).rejects.toMatchObject({ name: 'CredentialsProviderError' });
+    expired = false;
+    await expect(cache.get('k', fetcher)).resolves.toBeInstanceOf(DbCredential);
+    cache.close();
+  });
+
   it('recovers from throttling as soon as AWS answers again: each later miss is one probe, no minute to wait out', async () => {
     const clock = new FakeClock();
     // The product's per-key bound (10 a minute) — before, a throttled run spent it and connects stayed refused ~60 s.
