@@ -142,7 +142,8 @@ describe('usage errors exit 2 and say what was meant', () => {
 
   it('checks every numeric flag the same way: numbers only, whole where whole is meant, within its range', async () => {
     expect([...NUMERIC_FLAGS.keys()].sort()).toEqual(['connect-timeout', 'duration', 'idle-release', 'max-connections',
-      'shutdown-grace', 'sign-in-port', 'sign-in-wait', 'startup-timeout', 'warm']);
+      'max-upstream-connections', 'shutdown-grace', 'sign-in-port', 'sign-in-wait', 'startup-timeout', 'warm', 'warm-idle',
+      'warm-total']);
     for (const [flag, rule] of NUMERIC_FLAGS) {
       const refused = ['abc', '', String(rule.min - 1), String(rule.max + 1), ...(rule.integer ? [`${rule.min + 0.5}`] : [])];
       for (const value of refused) {
