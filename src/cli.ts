@@ -116,7 +116,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
     return 0;
   }
-  const positionals = flags._.slice(spec.isDefault && flags._[0] !== spec.name ? 0 : 1).map(String);
+  const named = flags._.slice(spec.isDefault && flags._[0] !== spec.name ? 0 : 1).map(String);
+  const positionals = named.length > 0 && spec.subcommands?.includes(named[0] as string) ? named.slice(1) : named;
   const problems: string[] = [];
   if (positionals.length > 0) {
     const [first = ''] = positionals;

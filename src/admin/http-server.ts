@@ -6,7 +6,9 @@
  * cluster and key prefixes, so beyond loopback it is served only to requests carrying the bearer token of
  * --http-token-file (`Authorization: Bearer <token>`). Probes need no token: /healthz says nothing but "ok", and
  * /readyz without the token answers its status code with `{"ready": …}` alone (the kubelet cannot read a Secret
- * into a probe's headers).
+ * into a probe's headers). The other requests that change anything are POSTs that request-guard.ts admits
+ * (loopback peer, loopback Host, no cross-site browser; the bearer token too when one is configured):
+ * /quitquitquit (begin the same graceful shutdown as SIGTERM, for a Job's sidecar) and /reload.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -17,6 +19,19 @@ import type { ProxyMetrics } from '../ops/metrics.js';
 import type { Readiness } from './readiness.js';
 import { STATUS_PATHS } from './status-page.js';
 import type { StatusPage } from './status-page.js';
+import { guardLocalChange } from './request-guard.js';
+
+/** What the endpoint may ask of the running proxy; an action that is absent answers 404. */
+export interface AdminActions {
+  /** Begin graceful shutdown (exit status 0), as cloud-sql-proxy's /quitquitquit. */
+  readonly quit?: (() => void) | undefined;
+  /** Re-read the config file; resolves with the HTTP status and the JSON body to send. */
+  readonly reload?: (() => Promise<{ readonly status: number; readonly body: unknown }>) | undefined;
+  /** What the last reload did (GET /reload); undefined before the first. */
+  readonly lastReload?: (() => unknown) | undefined;
+}
+
+const POST_ROUTES = ['/quitquitquit', '/reload'] as const;
 
 export interface OpsServer {
   readonly address: AddressInfo;
@@ -38,7 +53,7 @@ function bearerMatches(header: string | undefined, digest: Buffer): boolean {
 }
 
 export async function startOpsServer(listen: HttpListenConfig, metrics: ProxyMetrics, readiness: Readiness,
-  log: Logger, status?: StatusPage, bearerToken?: string): Promise<OpsServer> {
+  log: Logger, status?: StatusPage, actions: AdminActions = {}, bearerToken?: string): Promise<OpsServer> {
   const tokenDigest = bearerToken ? createHash('sha256').update(bearerToken).digest() : undefined;
   const server = http.createServer((req, res) => {
     const statusPath = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -56,6 +71,10 @@ export async function startOpsServer(listen: HttpListenConfig, metrics: ProxyMet
         if (!res.headersSent) send(res, 500, 'application/json', json({ error: 'internal error' }));
         else res.destroy();
       });
+      return;
+    }
+    if ((POST_ROUTES as readonly string[]).includes(statusPath)) {
+      handleChange(req, res, statusPath, actions, log);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -105,4 +124,41 @@ export async function startOpsServer(listen: HttpListenConfig, metrics: ProxyMet
       server.closeAllConnections();
     }),
   };
+}
+
+/** POST /quitquitquit and /reload: guarded, and the body is ignored (nothing is read from the request). */
+function handleChange(req: http.IncomingMessage, res: http.ServerResponse, path: string, actions: AdminActions,
+  log: Logger): void {
+  req.resume();
+  if (path === '/reload' && (req.method === 'GET' || req.method === 'HEAD') && actions.lastReload) {
+    send(res, 200, 'application/json', json(actions.lastReload() ?? { reloaded: false }));
+    return;
+  }
+  if (req.method !== 'POST') {
+    res.setHeader('allow', 'POST');
+    send(res, 405, 'application/json', json({ error: `${path} takes POST` }));
+    return;
+  }
+  const guard = guardLocalChange(req);
+  if (!guard.ok) {
+    log.warn({ path, peer: req.socket.remoteAddress, host: req.headers.host, origin: req.headers.origin }, `refused ${path}: ${guard.reason}`);
+    send(res, guard.status, 'application/json', json({ error: guard.reason }));
+    return;
+  }
+  if (path === '/quitquitquit' && actions.quit) {
+    const quit = actions.quit;
+    log.info({ peer: req.socket.remoteAddress }, '/quitquitquit: shutting down');
+    // Answer first: the shutdown that follows closes this server.
+    res.once('finish', () => quit());
+    send(res, 200, 'application/json', json({ status: 'shutting down' }));
+    return;
+  }
+  if (path === '/reload' && actions.reload) {
+    actions.reload().then(({ status, body }) => send(res, status, 'application/json', json(body)), (err: unknown) => {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, '/reload failed');
+      send(res, 500, 'application/json', json({ error: 'internal error' }));
+    });
+    return;
+  }
+  send(res, 404, 'application/json', json({ error: `${path} is not served by this process` }));
 }

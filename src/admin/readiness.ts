@@ -6,6 +6,10 @@
  * A target with a fixed database identity (dbUser, --with-iam, Serverless) is probed with a real credential
  * request. A target whose database user is the client's user name has no user to ask for before a client comes,
  * so its probe is the AWS identity alone.
+ *
+ * Readiness never dials Redshift: "ready" means the listeners are accepting and an identity can be resolved. It
+ * turns unready, without waiting for the cache, the moment shutdown starts (a signal or /quitquitquit), so a load
+ * balancer or a `wait` stops sending new clients while open sessions finish.
  */
 import type { RunningProxy } from '../proxy/proxy.js';
 import { formatIdentity, resolveIdentity } from '../credentials/aws-identity.js';
@@ -21,6 +25,8 @@ export interface TargetProbe {
 export interface ReadinessReport {
   readonly ready: boolean;
   readonly checkedAt: string;
+  /** Set once shutdown has begun: never ready again. */
+  readonly shuttingDown?: true;
   readonly listeners: ReadonlyArray<{ readonly listener: string; readonly bound: boolean }>;
   readonly targets: readonly TargetProbe[];
 }
@@ -35,11 +41,21 @@ function describe(err: unknown): string {
 
 export class Readiness {
   private last: { readonly at: number; readonly report: Promise<ReadinessReport> } | undefined;
+  private stopping = false;
 
   constructor(private readonly proxy: RunningProxy, private readonly ttlMs = 5_000) {}
 
+  /** Shutdown has begun: every later report is "not ready", whatever the cache holds. */
+  shutdownStarted(): void {
+    this.stopping = true;
+  }
+
   /** The cached report, or a new one when it is older than the ttl. */
   report(): Promise<ReadinessReport> {
+    if (this.stopping) {
+      return Promise.resolve({ ready: false, shuttingDown: true, checkedAt: new Date().toISOString(),
+        listeners: this.proxy.listeners.map((l) => ({ listener: l.label, bound: l.listening })), targets: [] });
+    }
     const now = Date.now();
     if (!this.last || now - this.last.at >= this.ttlMs) this.last = { at: now, report: this.probe() };
     return this.last.report;

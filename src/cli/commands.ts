@@ -14,7 +14,11 @@ import { runLogout } from '../commands/logout.js';
 import { runStatus } from '../commands/status.js';
 import { configFromFlags } from '../config/from-flags.js';
 import { validateConfig } from '../config/validate-config.js';
-import { COMMON, CREDS_OUTPUT, IDC, LISTENER, PROBE, RUNNING, SIGN_IN, TARGET } from './options.js';
+import { ADMIN, COMMON, CREDS_OUTPUT, IDC, LISTENER, PROBE, RUNNING, SERVICE, SIGN_IN, TARGET, WAIT } from './options.js';
+import { DEFAULT_WAIT_SECONDS, runWait } from '../commands/wait.js';
+import { runReload } from '../commands/reload.js';
+import { runServicePrint } from '../commands/service-print.js';
+import { adminListen } from './admin-endpoint.js';
 import type { OptionGroup } from './options.js';
 
 /** What the parser hands a command: the Config's flags and the command's own. */
@@ -25,6 +29,9 @@ export interface CommandFlags extends Flags {
   database?: string;
   listener?: string;
   format?: CredsFormat;
+  timeout?: number;
+  systemd?: boolean;
+  launchd?: boolean;
 }
 
 /** A command line in the help, split where a shell continuation (` \`) keeps each line short enough to paste. */
@@ -39,6 +46,8 @@ export interface CommandSpec {
   readonly isDefault?: boolean;
   readonly describe: string;
   readonly groups: readonly OptionGroup[];
+  /** Words that may follow the command's name (service print). */
+  readonly subcommands?: readonly string[];
   readonly examples: readonly Example[];
   /** Runs the command; returns the exit status. Usage problems found here return EXIT_USAGE. */
   run(flags: CommandFlags): Promise<number>;
@@ -89,7 +98,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       { lines: ['redshift-auth-proxy --config ~/.config/redshift-auth-proxy.yaml', '  --http-listen 9090'],
         note: 'several clusters from a config file; health and metrics on http://127.0.0.1:9090' },
     ],
-    run: (f) => withConfig(f, (config) => runStart(config)),
+    // A reload resolves the file again under the same flags and environment: flags > env > file.
+    run: (f) => withConfig(f, (config) => runStart(config, () => resolveConfig(f, f.config))),
   },
   {
     name: 'check',
@@ -137,7 +147,54 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: [{ lines: ['redshift-auth-proxy status --config ~/.config/redshift-auth-proxy.yaml'], note: 'exit 0 when every sign-in is current' }],
     run: (f) => withSignInConfig(f, (config) => runStatus(config)),
   },
+  {
+    name: 'wait',
+    describe: 'Exit 0 once the running proxy reports ready on its operations endpoint (init steps, scripts); 1 at the timeout',
+    groups: [ADMIN, WAIT, COMMON],
+    examples: [
+      { lines: ['redshift-auth-proxy wait --http-listen 127.0.0.1:9090 --timeout 60'], note: 'then start what needs the proxy' },
+    ],
+    run: async (f) => {
+      const { listen, problem } = adminListen(f, 'wait');
+      if (!listen) return usageProblem(problem);
+      return runWait(listen, { timeoutMs: (f.timeout ?? DEFAULT_WAIT_SECONDS) * 1000 });
+    },
+  },
+  {
+    name: 'reload',
+    describe: 'Make the running proxy re-read its config file (as SIGHUP does); exit 1 with every problem when it is refused',
+    groups: [ADMIN, COMMON],
+    examples: [
+      { lines: ['redshift-auth-proxy reload --config ~/.config/redshift-auth-proxy.yaml'], note: 'asks the proxy at that file\'s httpListen' },
+    ],
+    run: async (f) => {
+      const { listen, problem } = adminListen(f, 'reload');
+      if (!listen) return usageProblem(`${problem ?? 'no operations endpoint'} (or send the proxy SIGHUP)`);
+      return runReload(listen);
+    },
+  },
+  {
+    name: 'service',
+    subcommands: ['print'],
+    describe: 'service print --systemd|--launchd: a user service definition with this install\'s paths, to start at login',
+    groups: [SERVICE, COMMON],
+    examples: [
+      { lines: ['redshift-auth-proxy service print --systemd', '  --config ~/.config/redshift-auth-proxy.yaml',
+        '  > ~/.config/systemd/user/redshift-auth-proxy.service'],
+        note: 'then: systemctl --user daemon-reload && systemctl --user enable --now redshift-auth-proxy' },
+    ],
+    run: async (f) => {
+      if (String(f._[1] ?? '') !== 'print') return usageProblem('service needs its action: service print --systemd|--launchd');
+      if (Boolean(f.systemd) === Boolean(f.launchd)) return usageProblem('service print needs exactly one of --systemd, --launchd');
+      return runServicePrint(f.systemd ? 'systemd' : 'launchd', f.config);
+    },
+  },
 ];
+
+function usageProblem(problem: string | undefined): number {
+  process.stderr.write(`redshift-auth-proxy: ${problem ?? 'bad usage'}\n`);
+  return EXIT_USAGE;
+}
 
 /** The examples as help text: continuation lines end in ` \`, so each example pastes into a shell whole. */
 export function renderExamples(examples: readonly Example[]): string {

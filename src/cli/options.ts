@@ -44,6 +44,7 @@ export const TARGET: OptionGroup = {
   options: {
     upstream: { type: 'string', describe: 'Redshift endpoint HOST[:PORT] (port defaults to 5439)', coerce: addressValue('upstream', 'upstream') },
     'cluster-id': { type: 'string', describe: 'Cluster identifier (read from a Redshift endpoint name when omitted)' },
+    'custom-domain': { type: 'string', describe: 'The cluster\'s or workgroup\'s custom domain name: sent as CustomDomainName, and the name TLS verifies' },
     workgroup: { type: 'string', describe: 'Redshift Serverless workgroup (read from a serverless endpoint name when omitted)' },
     'with-iam': { type: 'boolean', describe: 'GetClusterCredentialsWithIAM: your IAM identity is the database user' },
     region: { type: 'string', describe: 'AWS region (read from the endpoint name or the AWS config when omitted)' },
@@ -128,6 +129,34 @@ export const RUNNING: OptionGroup = {
     'idle-release': seconds('idle-release', 'Seconds after which an idle session gives its Redshift connection back (reopened on its next query); off by default', 0.001, '300'),
     'startup-timeout': seconds('startup-timeout', 'Seconds a client has to complete startup and login (default 10)', 0.001),
     'shutdown-grace': seconds('shutdown-grace', 'Seconds sessions may finish after SIGTERM/SIGINT before they are closed (default 30)', 0, '30'),
+    'exit-zero-on-sigterm': { type: 'boolean', describe: 'Exit 0 instead of 143 after SIGTERM (Kubernetes Jobs, supervisors)' },
+    'lazy-refresh': { type: 'boolean', describe: 'No background credential refresh: fetch when a connection needs one (CPU-throttled or suspended hosts)' },
+  },
+};
+
+/** `wait` and `reload`: where the running proxy's operations endpoint is (else httpListen in --config). */
+export const ADMIN: OptionGroup = {
+  title: 'The running proxy:',
+  options: {
+    'http-listen': { type: 'string', describe: 'Its operations endpoint HOST:PORT (or PORT); default: REDSHIFT_AUTH_PROXY_HTTP_LISTEN, else httpListen in --config',
+      coerce: addressValue('http-listen', 'listen-or-port') },
+  },
+};
+
+/** `wait` only. */
+export const WAIT: OptionGroup = {
+  title: 'Waiting:',
+  options: {
+    timeout: seconds('timeout', 'Seconds to wait for readiness (default 30)', 0.001, '30'),
+  },
+};
+
+/** `service print` only. */
+export const SERVICE: OptionGroup = {
+  title: 'Service definition:',
+  options: {
+    systemd: { type: 'boolean', describe: 'A systemd user unit (Type=notify)' },
+    launchd: { type: 'boolean', describe: 'A launchd agent (macOS login item)' },
   },
 };
 

@@ -12,6 +12,12 @@ export interface TargetConfig {
   clusterId?: string | undefined;
   /** Redshift Serverless workgroup name (read from a serverless endpoint host name when not given). */
   workgroup?: string | undefined;
+  /**
+   * The cluster's or workgroup's custom domain name (a CNAME with its own certificate): sent as CustomDomainName to
+   * the credential API instead of needing the identifier, the upstream host when none is given, and the name the
+   * server's TLS certificate must carry.
+   */
+  customDomain?: string | undefined;
   /** AWS region (read from the endpoint host name, else the AWS config). */
   region?: string | undefined;
   /** Database user to request; when absent, the user name the client sent. */
@@ -177,6 +183,13 @@ export interface Config {
   ssoStartUrl?: string | undefined;
   /** --sso-region: the Identity Center region that goes with --sso-start-url. */
   ssoRegion?: string | undefined;
+  /**
+   * No background work between connections (--lazy-refresh): credentials are fetched when a connection needs one,
+   * never refreshed ahead on a timer; for hosts whose CPU is throttled or suspended between requests. Off when absent.
+   */
+  lazyRefresh?: boolean | undefined;
+  /** Exit with status 0 instead of 143 after SIGTERM (a Job's or a supervisor's clean stop); off when absent. */
+  exitZeroOnSigterm?: boolean | undefined;
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;

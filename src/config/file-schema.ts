@@ -2,6 +2,9 @@
  * The shape of a config file (YAML), checked with zod: types, ranges and unknown keys, each reported at its path
  * so the loader can add the line. Rules between fields live in validate-config.ts, shared with the flags.
  * Keys are the flag names in camelCase (--db-user → dbUser); durations are in seconds, as on the command line.
+ *
+ * Every target key, clientAuth and clientTls may also stand at the top level, as the default of every listener
+ * that does not set it; one precedence throughout: flag > environment > listener > top level.
  */
 import { z } from 'zod';
 import { LOG_FORMATS, LOG_LEVELS } from './config.js';
@@ -24,6 +27,8 @@ export const targetSchema = z.strictObject({
   upstream: text.optional(),
   clusterId: text.optional(),
   workgroup: text.optional(),
+  /** The cluster's or workgroup's custom domain name (--custom-domain). */
+  customDomain: text.optional(),
   region: text.optional(),
   dbUser: text.optional(),
   dbName: text.optional(),
@@ -51,15 +56,19 @@ export const targetSchema = z.strictObject({
   dbUserFromIdentity: z.boolean().optional(),
 });
 
+/** Who may connect (required off loopback): a password checked with SCRAM-SHA-256 and/or a client-certificate CA. */
+const clientAuth = z.strictObject({ password: text.optional(), passwordFile: text.optional(), caFile: text.optional() });
+/** TLS towards clients. */
+const clientTls = z.strictObject({ cert: text, key: text, require: z.boolean().optional() });
+
 export const listenerSchema = z.strictObject({
   name: text.optional(),
   listen: address.optional(),
   unixSocket: text.optional(),
   maxConnections: count.optional(),
-  /** Who may connect (required off loopback): a password checked with SCRAM-SHA-256 and/or a client-certificate CA. */
-  clientAuth: z.strictObject({ password: text.optional(), passwordFile: text.optional(), caFile: text.optional() }).optional(),
-  /** TLS towards clients. */
-  clientTls: z.strictObject({ cert: text, key: text, require: z.boolean().optional() }).optional(),
+  clientAuth: clientAuth.optional(),
+  clientTls: clientTls.optional(),
+  /** `target: {}` when the top level says it all. */
   target: targetSchema,
 }).refine((l) => l.listen === undefined || l.unixSocket === undefined, {
   error: 'give listen or unixSocket, not both',
@@ -68,6 +77,14 @@ export const listenerSchema = z.strictObject({
 
 export const fileSchema = z.strictObject({
   listeners: z.array(listenerSchema).min(1, { error: 'must list at least one listener' }),
+  /** Defaults for every listener's target (e.g. one awsEndpointUrl, caFile or profile for all). */
+  ...targetSchema.shape,
+  clientAuth: clientAuth.optional(),
+  clientTls: clientTls.optional(),
+  /** Heal sessions across lost Redshift connections (--heal; false is --no-heal). */
+  heal: z.boolean().optional(),
+  /** Logged-in Redshift connections kept ready per identity and database (--warm). */
+  warm: z.number().int({ error: 'must be a whole number' }).min(0, { error: 'must be 0 or more' }).optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
   logFormat: z.enum(LOG_FORMATS).optional(),
   httpListen: address.optional(),
@@ -93,6 +110,10 @@ export const fileSchema = z.strictObject({
   allowPlaintextNetwork: z.boolean().optional(),
   /** File holding the operations endpoint's bearer token (--http-token-file). */
   httpTokenFile: text.optional(),
+  /** Exit 0 instead of 143 after SIGTERM (--exit-zero-on-sigterm). */
+  exitZeroOnSigterm: z.boolean().optional(),
+  /** Fetch credentials only when a connection needs one; no background refresh (--lazy-refresh). */
+  lazyRefresh: z.boolean().optional(),
 });
 
 export type FileConfig = z.infer<typeof fileSchema>;

@@ -18,6 +18,7 @@ export interface Flags {
   upstream?: string;
   clusterId?: string;
   workgroup?: string;
+  customDomain?: string;
   region?: string;
   dbUser?: string;
   dbName?: string;
@@ -62,6 +63,8 @@ export interface Flags {
   shutdownGrace?: number;
   maxConnections?: number;
   httpListen?: string;
+  exitZeroOnSigterm?: boolean;
+  lazyRefresh?: boolean;
   logLevel?: string;
   logFormat?: string;
 }
@@ -88,6 +91,7 @@ function targetOverrides(flags: Flags): Partial<TargetConfig> {
     upstreamPort: upstream?.port,
     clusterId: flags.clusterId,
     workgroup: flags.workgroup,
+    customDomain: flags.customDomain,
     region: flags.region,
     dbUser: flags.dbUser,
     dbName: flags.dbName,
@@ -178,5 +182,7 @@ export function configFromFlags(flags: Flags, base?: Config): Config {
     signInPort: flags.signInPort ?? base?.signInPort,
     ssoStartUrl: flags.ssoStartUrl ?? base?.ssoStartUrl,
     ssoRegion: flags.ssoRegion ?? base?.ssoRegion,
+    exitZeroOnSigterm: flags.exitZeroOnSigterm ?? base?.exitZeroOnSigterm,
+    lazyRefresh: flags.lazyRefresh ?? base?.lazyRefresh,
   };
 }

@@ -10,7 +10,7 @@ import type { Document } from 'yaml';
 import type { z } from 'zod';
 import { DEFAULTS } from './config.js';
 import type { Config, ListenerConfig, TargetConfig } from './config.js';
-import { fileSchema } from './file-schema.js';
+import { fileSchema, targetSchema } from './file-schema.js';
 import type { FileConfig, FileListener, FileTarget } from './file-schema.js';
 import { parseHttpListen } from './from-flags.js';
 import { parseHostPort } from './redshift-endpoint.js';
@@ -104,6 +104,7 @@ function targetFromFile(t: FileTarget, baseDir: string): TargetConfig {
     upstreamPort: upstream?.port ?? 5439,
     clusterId: t.clusterId,
     workgroup: t.workgroup,
+    customDomain: t.customDomain,
     region: t.region,
     dbUser: t.dbUser,
     dbName: t.dbName,
@@ -128,7 +129,7 @@ function targetFromFile(t: FileTarget, baseDir: string): TargetConfig {
   };
 }
 
-function listenerFromFile(l: FileListener, baseDir: string): ListenerConfig {
+function listenerFromFile(l: FileListener & { target: FileTarget }, baseDir: string): ListenerConfig {
   const listen = l.listen === undefined ? parseHostPort(DEFAULTS.listen)
     : typeof l.listen === 'number' ? { host: '127.0.0.1', port: l.listen } : parseHostPort(l.listen);
   const file = (f: string | undefined): string | undefined => (f !== undefined ? path.resolve(baseDir, f) : undefined);
@@ -138,10 +139,19 @@ function listenerFromFile(l: FileListener, baseDir: string): ListenerConfig {
     target: targetFromFile(l.target, baseDir) };
 }
 
+/** The target keys of the top level: every listener's defaults. */
+const TARGET_KEYS = Object.keys(targetSchema.shape) as Array<keyof FileTarget>;
+
+/** A listener with the top level's defaults under what it sets itself (listener > top level). */
+function withDefaults(l: FileListener, f: FileConfig): FileListener & { target: FileTarget } {
+  const top = Object.fromEntries(TARGET_KEYS.filter((k) => f[k] !== undefined).map((k) => [k, f[k]])) as FileTarget;
+  return { ...l, clientAuth: l.clientAuth ?? f.clientAuth, clientTls: l.clientTls ?? f.clientTls, target: { ...top, ...l.target } };
+}
+
 function configFromFile(f: FileConfig, baseDir: string): Config {
   const ms = (s: number | undefined): number | undefined => (s !== undefined ? s * 1000 : undefined);
   return {
-    listeners: f.listeners.map((l) => listenerFromFile(l, baseDir)),
+    listeners: f.listeners.map((l) => listenerFromFile(withDefaults(l, f), baseDir)),
     startupTimeoutMs: ms(f.startupTimeout) ?? DEFAULTS.startupTimeoutMs,
     connectTimeoutMs: ms(f.connectTimeout) ?? DEFAULTS.connectTimeoutMs,
     maxStartupPacket: DEFAULTS.maxStartupPacket,
@@ -161,6 +171,10 @@ function configFromFile(f: FileConfig, baseDir: string): Config {
     signInPort: f.signInPort,
     ssoStartUrl: f.ssoStartUrl,
     ssoRegion: f.ssoRegion,
+    exitZeroOnSigterm: f.exitZeroOnSigterm,
+    lazyRefresh: f.lazyRefresh,
+    heal: f.heal,
+    warm: f.warm,
   };
 }
 
@@ -189,7 +203,10 @@ export function parseConfigFile(source: string, file: string): LoadedConfigFile 
     namer,
     describe(problem) {
       const key = problem.field ? fileKey(problem.field).split('.') : [];
-      const p: PropertyKey[] = problem.listener !== undefined ? ['listeners', problem.listener, ...key] : key;
+      let p: PropertyKey[] = problem.listener !== undefined ? ['listeners', problem.listener, ...key] : key;
+      // A listener's value that came from the top level is reported where it is written.
+      const topKey = key[0] === 'target' ? key.slice(1) : key;
+      if (problem.listener !== undefined && key.length > 0 && !doc.hasIn(p) && topKey.length > 0 && doc.hasIn(topKey)) p = topKey;
       return `${at(p)} ${p.length > 0 ? `${formatPath(p)} ` : ''}${problem.message}`;
     },
   };

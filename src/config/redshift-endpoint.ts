@@ -34,3 +34,22 @@ export function parseHostPort(value: string, defaultPort = 5439): { host: string
   }
   return { host: value, port: defaultPort };
 }
+
+/** A DNS name that may be a custom domain: dotted, not an IP literal, no port or path. */
+export function isDnsName(name: string): boolean {
+  return name.includes('.') && !/[\s/:]/.test(name) && !/^[\d.]+$/.test(name);
+}
+
+/**
+ * The custom domain name a target uses: --custom-domain, else the upstream host when it is a DNS name that is not
+ * an AWS endpoint name and neither a cluster id nor a workgroup was given (a CNAME in front of the cluster, as the
+ * Redshift JDBC driver treats such hosts); the credential API then finds the cluster by that name, or says it
+ * knows none.
+ */
+export function customDomainOf(t: { readonly customDomain?: string | undefined; readonly upstreamHost?: string | undefined;
+  readonly clusterId?: string | undefined; readonly workgroup?: string | undefined }): string | undefined {
+  if (t.customDomain !== undefined) return t.customDomain;
+  const host = t.upstreamHost?.replace(/\.$/, '');
+  if (!host || t.clusterId || t.workgroup || parseRedshiftHost(host) || !isDnsName(host)) return undefined;
+  return host.toLowerCase();
+}

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import type { Config, ListenerConfig, TargetConfig } from './config.js';
-import { parseRedshiftHost } from './redshift-endpoint.js';
+import { customDomainOf, isDnsName, parseRedshiftHost } from './redshift-endpoint.js';
 
 /** A field a rule can point at: a target key, a listener key, or a global key. */
 export type ConfigField =
@@ -13,7 +13,7 @@ export type ConfigField =
   | 'listen' | 'unixSocket' | 'listener.maxConnections' | 'clientAuth' | 'clientTls'
   | 'startupTimeoutMs' | 'connectTimeoutMs' | 'shutdownGraceMs' | 'idleReleaseMs' | 'maxConnections' | 'httpListen'
   | 'signInWaitMs' | 'signInPort' | 'ssoStartUrl' | 'ssoRegion'
-  | 'warmTotal' | 'warmIdleMs' | 'maxUpstreamConnections' | 'allowPlaintextNetwork' | 'httpTokenFile';
+  | 'warmTotal' | 'warmIdleMs' | 'maxUpstreamConnections' | 'allowPlaintextNetwork' | 'httpTokenFile' | 'lazyRefresh';
 
 export interface ConfigProblem {
   /** Index in config.listeners, when the problem is about one listener. */
@@ -29,7 +29,7 @@ export type FieldNamer = (field: ConfigField) => string;
 
 const FLAG_NAMES: Record<ConfigField, string> = {
   'target.upstreamHost': '--upstream', 'target.upstreamPort': '--upstream', 'target.clusterId': '--cluster-id',
-  'target.workgroup': '--workgroup', 'target.region': '--region', 'target.dbUser': '--db-user',
+  'target.workgroup': '--workgroup', 'target.customDomain': '--custom-domain', 'target.region': '--region', 'target.dbUser': '--db-user',
   'target.dbName': '--db-name', 'target.dbGroups': '--db-groups', 'target.autoCreate': '--auto-create',
   'target.durationSeconds': '--duration', 'target.withIam': '--with-iam', 'target.profile': '--profile',
   'target.assumeRoleArn': '--assume-role', 'target.externalId': '--external-id', 'target.roleSessionName': '--role-session-name',
@@ -41,7 +41,7 @@ const FLAG_NAMES: Record<ConfigField, string> = {
   clientTls: '--client-tls-cert/--client-tls-key', startupTimeoutMs: '--startup-timeout',
   connectTimeoutMs: '--connect-timeout', shutdownGraceMs: '--shutdown-grace', idleReleaseMs: '--idle-release', maxConnections: '--max-connections',
   httpListen: '--http-listen', 'target.dbUserFromIdentity': '--db-user-from-identity', signInWaitMs: '--sign-in-wait',
-  signInPort: '--sign-in-port', ssoStartUrl: '--sso-start-url', ssoRegion: '--sso-region',
+  signInPort: '--sign-in-port', ssoStartUrl: '--sso-start-url', ssoRegion: '--sso-region', lazyRefresh: '--lazy-refresh',
   warmTotal: '--warm-total', warmIdleMs: '--warm-idle', maxUpstreamConnections: '--max-upstream-connections',
   allowPlaintextNetwork: '--allow-plaintext-network', httpTokenFile: '--http-token-file',
 };
@@ -66,11 +66,14 @@ function checkTarget(t: TargetConfig, n: FieldNamer): ConfigProblem[] {
   for (const field of ['idcRegion', 'idcNamespace', 'idcDisplayName'] as const) {
     if (t[field] !== undefined) p(`target.${field}`, `needs ${n('target.idcIssuerUrl')} or ${n('target.idcTokenCommand')} (an Identity Center listener)`);
   }
-  if (!t.upstreamHost && !t.clusterId && !t.workgroup) {
+  if (!t.upstreamHost && !t.clusterId && !t.workgroup && !t.customDomain) {
     p('target.upstreamHost', `is missing: give ${n('target.upstreamHost')} HOST[:PORT], ${n('target.clusterId')} or ${n('target.workgroup')}`);
   }
-  if (t.upstreamHost && !t.clusterId && !t.workgroup && !parseRedshiftHost(t.upstreamHost)) {
+  if (t.upstreamHost && !t.clusterId && !t.workgroup && !customDomainOf(t) && !parseRedshiftHost(t.upstreamHost)) {
     p('target.upstreamHost', `${t.upstreamHost} is not a Redshift endpoint name, so give ${n('target.clusterId')} (or ${n('target.workgroup')})`);
+  }
+  if (t.customDomain !== undefined && !isDnsName(t.customDomain)) {
+    p('target.customDomain', 'must be a DNS name such as analytics.example.com');
   }
   if (t.clusterId && t.workgroup) p('target.clusterId', `cannot be used with ${n('target.workgroup')}`);
   if (t.withIam && t.dbUser) p('target.dbUser', `cannot be used with ${n('target.withIam')} (the IAM identity is the database user)`);
@@ -180,6 +183,9 @@ export function findProblems(config: Config, n: FieldNamer = flagName): ConfigPr
   whole('warmTotal', config.warmTotal);
   whole('maxUpstreamConnections', config.maxUpstreamConnections);
   positive('warmIdleMs', config.warmIdleMs);
+  if (config.lazyRefresh && config.warm !== undefined && config.warm > 0) {
+    problems.push({ field: 'lazyRefresh', message: 'cannot be used with --warm, which keeps logged-in connections ready in the background' });
+  }
   const http = config.httpListen;
   if (http && (!Number.isInteger(http.port) || http.port < 0 || http.port > 65535)) {
     problems.push({ field: 'httpListen', message: 'port must be 0–65535' });

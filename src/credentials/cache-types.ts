@@ -33,6 +33,8 @@ export interface CredentialCacheOptions {
   readonly failureTtlMs?: number;
   readonly clock?: Clock;
   readonly onApiCall?: (event: ApiCallEvent) => void;
+  /** No background refresh and no timers: fetch when a connection needs a credential (--lazy-refresh). */
+  readonly lazy?: boolean;
   readonly onBackgroundError?: (key: string, err: unknown) => void;
 }
 

@@ -10,7 +10,10 @@ import { identityKeyParts, sdkClientConfig } from './aws-clients.js';
 import type { AwsSettings } from './aws-clients.js';
 
 export interface ClusterCredentialsWithIamSettings {
-  readonly clusterId: string;
+  /** The cluster identifier; may be absent when customDomainName names the cluster. */
+  readonly clusterId?: string | undefined;
+  /** Sent as CustomDomainName: the API finds the cluster by it. */
+  readonly customDomainName?: string | undefined;
   readonly durationSeconds?: number | undefined;
   readonly aws: AwsSettings;
   readonly accountHint?: string | undefined;
@@ -27,14 +30,15 @@ export class ClusterCredentialsWithIamSource implements CredentialSource {
   /** The identity is the AWS caller, so the client's user name does not change the credential. */
   keyFor(request: CredentialRequest): string {
     const s = this.settings;
-    return JSON.stringify([this.action, ...identityKeyParts(s.aws), s.clusterId, request.dbName]);
+    return JSON.stringify([this.action, ...identityKeyParts(s.aws), s.customDomainName ?? s.clusterId, request.dbName]);
   }
 
   async fetch(request: CredentialRequest, signal?: AbortSignal): Promise<DbCredential> {
     const s = this.settings;
     const out = await this.client.send(
       new GetClusterCredentialsWithIAMCommand({
-        ClusterIdentifier: s.clusterId,
+        // One or the other, as the Redshift drivers send it: a custom domain names the cluster by itself.
+        ...(s.customDomainName !== undefined ? { CustomDomainName: s.customDomainName } : { ClusterIdentifier: s.clusterId }),
         DbName: request.dbName,
         ...(s.durationSeconds !== undefined ? { DurationSeconds: s.durationSeconds } : {}),
       }),
@@ -49,6 +53,6 @@ export class ClusterCredentialsWithIamSource implements CredentialSource {
   resourcesFor(request: CredentialRequest): readonly string[] {
     const region = this.settings.aws.region ?? '<region>';
     const account = this.settings.accountHint ?? '<account-id>';
-    return [`arn:aws:redshift:${region}:${account}:dbname:${this.settings.clusterId}/${request.dbName}`];
+    return [`arn:aws:redshift:${region}:${account}:dbname:${this.settings.clusterId ?? `<cluster of ${this.settings.customDomainName ?? '?'}>`}/${request.dbName}`];
   }
 }

@@ -9,7 +9,10 @@ import { identityKeyParts, sdkClientConfig } from './aws-clients.js';
 import type { AwsSettings } from './aws-clients.js';
 
 export interface ClusterCredentialsSettings {
-  readonly clusterId: string;
+  /** The cluster identifier; may be absent when customDomainName names the cluster. */
+  readonly clusterId?: string | undefined;
+  /** Sent as CustomDomainName: the API finds the cluster by it. */
+  readonly customDomainName?: string | undefined;
   readonly dbGroups: readonly string[];
   readonly autoCreate: boolean;
   /** Requested lifetime, 900–3600 s; the API's default (900) when absent. */
@@ -29,7 +32,7 @@ export class ClusterCredentialsSource implements CredentialSource {
 
   keyFor(request: CredentialRequest): string {
     const s = this.settings;
-    return JSON.stringify([this.action, ...identityKeyParts(s.aws), s.clusterId, request.dbUser,
+    return JSON.stringify([this.action, ...identityKeyParts(s.aws), s.customDomainName ?? s.clusterId, request.dbUser,
       request.dbName, [...s.dbGroups].sort(), s.autoCreate]);
   }
 
@@ -37,7 +40,8 @@ export class ClusterCredentialsSource implements CredentialSource {
     const s = this.settings;
     const out = await this.client.send(
       new GetClusterCredentialsCommand({
-        ClusterIdentifier: s.clusterId,
+        // One or the other, as the Redshift drivers send it: a custom domain names the cluster by itself.
+        ...(s.customDomainName !== undefined ? { CustomDomainName: s.customDomainName } : { ClusterIdentifier: s.clusterId }),
         DbUser: request.dbUser,
         DbName: request.dbName,
         ...(s.dbGroups.length > 0 ? { DbGroups: [...s.dbGroups] } : {}),
@@ -56,10 +60,11 @@ export class ClusterCredentialsSource implements CredentialSource {
     const region = this.settings.aws.region ?? '<region>';
     const account = this.settings.accountHint ?? '<account-id>';
     const prefix = `arn:aws:redshift:${region}:${account}`;
+    const cluster = this.settings.clusterId ?? `<cluster of ${this.settings.customDomainName ?? '?'}>`;
     return [
-      `${prefix}:dbuser:${this.settings.clusterId}/${request.dbUser}`,
-      `${prefix}:dbname:${this.settings.clusterId}/${request.dbName}`,
-      ...this.settings.dbGroups.map((g) => `${prefix}:dbgroup:${this.settings.clusterId}/${g}`),
+      `${prefix}:dbuser:${cluster}/${request.dbUser}`,
+      `${prefix}:dbname:${cluster}/${request.dbName}`,
+      ...this.settings.dbGroups.map((g) => `${prefix}:dbgroup:${cluster}/${g}`),
     ];
   }
 }

@@ -6,6 +6,8 @@
  * - Concurrent misses share one API call (single flight).
  * - Identities in use are refreshed in the background ahead of expiry, so a connection never waits for AWS while a
  *   valid credential exists; idle identities are not refreshed and are forgotten when their credential expires.
+ * - Lazy (--lazy-refresh, for hosts whose CPU is throttled or suspended between requests): no timers at all; a
+ *   credential is fetched when a connection needs one and none is fresh, and spent identities are swept then.
  * - Retryable failures (throttling, 5xx, network) are retried with jittered exponential backoff.
  * - Bounded, so that invented user names cannot cost memory or the account's API rate: at most `maxIdentities`
  *   identities are known (the least recently used is forgotten first); API calls for identities never seen
@@ -98,7 +100,7 @@ export class CredentialCache {
     const cred = entry.credential;
     if (cred && now < freshUntil(cred)) {
       this.counters.hits++;
-      if (now >= refreshAt(cred)) this.refreshInBackground(key, entry);
+      if (!this.options.lazy && now >= refreshAt(cred)) this.refreshInBackground(key, entry);
       return cred;
     }
     if (entry.failure && !entry.inflight && now < entry.failure.until) {
@@ -106,6 +108,7 @@ export class CredentialCache {
       throw entry.failure.error;
     }
     this.counters.misses++;
+    if (this.options.lazy) this.sweepSpent(key);
     if (entry.inflight) this.counters.sharedWaits++;
     return raceAbort(this.refresh(key, entry, false), signal);
   }
@@ -244,6 +247,7 @@ export class CredentialCache {
    */
   private schedule(key: string, entry: Entry, cred: DbCredential): void {
     entry.timer?.cancel();
+    if (this.options.lazy) return;
     const atRefresh = (): void => {
       if (entry.credential !== cred) return;
       if (entry.lastUsed > cred.obtainedAt.getTime()) {
@@ -253,6 +257,19 @@ export class CredentialCache {
       entry.timer = this.clock.setTimeout(() => this.forgetIfIdle(key, entry, cred), cred.expiresAt.getTime() - this.clock.now());
     };
     entry.timer = this.clock.setTimeout(atRefresh, refreshAt(cred) - this.clock.now());
+  }
+
+  /**
+   * Lazy mode's stand-in for the timers: identities (other than `except`) whose credential has expired, with no
+   * call in flight, no refusal still remembered and no call within the per-minute bound's window, are forgotten.
+   */
+  private sweepSpent(except: string): void {
+    const now = this.clock.now();
+    for (const [key, e] of this.entries) {
+      if (key === except || e.inflight || (e.failure && now < e.failure.until)) continue;
+      const newestCall = e.callTimes[e.callTimes.length - 1] ?? 0;
+      if ((!e.credential || e.credential.expiresAt.getTime() <= now) && newestCall <= now - 60_000) this.entries.delete(key);
+    }
   }
 
   /** Forgets an unused identity — but keeps its call history until the per-minute bound no longer needs it. */
@@ -265,6 +282,7 @@ export class CredentialCache {
   /** Drops an identity without a credential after `ms`, or once its call history has left the minute's window. */
   private forgetLater(key: string, entry: Entry, ms: number): void {
     entry.timer?.cancel();
+    if (this.options.lazy) return; // sweepSpent forgets it at a later miss
     const newestCall = entry.callTimes[entry.callTimes.length - 1] ?? 0;
     const wait = Math.max(ms, newestCall + 60_000 - this.clock.now());
     const forget = (): void => {

@@ -10,7 +10,10 @@ import { identityKeyParts, sdkClientConfig } from './aws-clients.js';
 import type { AwsSettings } from './aws-clients.js';
 
 export interface ServerlessCredentialsSettings {
-  readonly workgroup: string;
+  /** The workgroup name; may be absent when customDomainName names the workgroup. */
+  readonly workgroup?: string | undefined;
+  /** Sent as customDomainName: the API finds the workgroup by it. */
+  readonly customDomainName?: string | undefined;
   readonly durationSeconds?: number | undefined;
   readonly aws: AwsSettings;
   readonly accountHint?: string | undefined;
@@ -26,14 +29,15 @@ export class ServerlessCredentialsSource implements CredentialSource {
 
   keyFor(request: CredentialRequest): string {
     const s = this.settings;
-    return JSON.stringify([this.action, ...identityKeyParts(s.aws), s.workgroup, request.dbName]);
+    return JSON.stringify([this.action, ...identityKeyParts(s.aws), s.customDomainName ?? s.workgroup, request.dbName]);
   }
 
   async fetch(request: CredentialRequest, signal?: AbortSignal): Promise<DbCredential> {
     const s = this.settings;
     const out = await this.client.send(
       new GetCredentialsCommand({
-        workgroupName: s.workgroup,
+        // One or the other: a custom domain names the workgroup by itself.
+        ...(s.customDomainName !== undefined ? { customDomainName: s.customDomainName } : { workgroupName: s.workgroup }),
         dbName: request.dbName,
         ...(s.durationSeconds !== undefined ? { durationSeconds: s.durationSeconds } : {}),
       }),
@@ -48,6 +52,6 @@ export class ServerlessCredentialsSource implements CredentialSource {
   resourcesFor(): readonly string[] {
     const region = this.settings.aws.region ?? '<region>';
     const account = this.settings.accountHint ?? '<account-id>';
-    return [`arn:aws:redshift-serverless:${region}:${account}:workgroup/<workgroup-id of ${this.settings.workgroup}>`];
+    return [`arn:aws:redshift-serverless:${region}:${account}:workgroup/<workgroup-id of ${this.settings.workgroup ?? this.settings.customDomainName ?? '?'}>`];
   }
 }

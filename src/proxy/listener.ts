@@ -18,7 +18,8 @@ export type ListenerBind = { readonly host: string; readonly port: number } | { 
 /** A limit shared by several listeners (the global --max-connections). */
 export class ConnectionBudget {
   active = 0;
-  constructor(readonly limit: number | undefined) {}
+  /** Changed by a reload; sessions over a lowered limit are not closed, new ones are refused until below it. */
+  constructor(public limit: number | undefined) {}
 }
 
 export interface ListenerOptions {
@@ -41,8 +42,8 @@ export class Listener {
   private boundLabel: string | undefined;
   totalConnections = 0;
 
-  constructor(private readonly bind: ListenerBind, private readonly deps: SessionDeps, private readonly log: Logger,
-    private readonly options: ListenerOptions = {}) {
+  constructor(private readonly bind: ListenerBind, private deps: SessionDeps, private readonly log: Logger,
+    private options: ListenerOptions = {}) {
     this.server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => this.accept(socket));
   }
 
@@ -84,6 +85,16 @@ export class Listener {
   /** True while bound and accepting. */
   get listening(): boolean {
     return this.bound && this.server.listening;
+  }
+
+  /**
+   * A reload changed this listener's settings: sessions accepted from now on get these deps and limits; open
+   * sessions keep the ones they were given.
+   */
+  reconfigure(deps: SessionDeps, options: ListenerOptions): void {
+    this.deps = deps;
+    this.options = options;
+    this.boundLabel = undefined;
   }
 
   get activeConnections(): number {

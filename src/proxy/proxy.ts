@@ -1,24 +1,27 @@
 /**
  * The running proxy: one credential cache shared by every listener, one Target per listener, one set of metrics.
+ * reconfigure() applies a reloaded Config (see reconfigure.ts); the lists below always show the current listeners.
  */
 import type { AddressInfo } from 'node:net';
 import type { Config, TargetConfig } from '../config/config.js';
 import { DEFAULTS } from '../config/config.js';
 import { SignInGate } from '../signin/sign-in-gate.js';
+import type { ListenerObserver } from '../ops/metrics.js';
+import { RecentErrors } from '../ops/recent-errors.js';
 import { CredentialCache } from '../credentials/credential-cache.js';
 import type { CredentialCacheOptions } from '../credentials/credential-cache.js';
 import type { Logger } from '../ops/logger.js';
 import { ProxyMetrics } from '../ops/metrics.js';
-import type { ListenerObserver } from '../ops/metrics.js';
-import { RecentErrors } from '../ops/recent-errors.js';
 import { CancelKeys } from './cancel-keys.js';
 import { ConnectionBudget, Listener } from './listener.js';
-import { ConfiguredTarget } from '../target/configured-target.js';
 import type { Target } from '../target/target.js';
-import { listenerSecurity } from '../front-door/listener-security.js';
-import { WarmPool } from '../target/warm-pool.js';
-import { DirectDialer } from '../target/direct-dialer.js';
+import type { WarmPool } from '../target/warm-pool.js';
+import type { DirectDialer } from '../target/direct-dialer.js';
 import { UpstreamBudget } from '../target/upstream-budget.js';
+import { buildSlot } from './listener-slot.js';
+import type { ListenerSlot, SharedParts } from './listener-slot.js';
+import { applyConfig } from './reconfigure.js';
+import type { ReloadOutcome, Running } from './reconfigure.js';
 
 export interface RunningProxy {
   readonly listeners: readonly Listener[];
@@ -35,6 +38,13 @@ export interface RunningProxy {
   readonly recentErrors: RecentErrors;
   /** Connections to Redshift held now, against --max-upstream-connections. */
   readonly upstreamBudget: UpstreamBudget;
+  /** The Config now in force (the last one applied). */
+  readonly config: Config;
+  /**
+   * Applies a new Config: listeners added, removed (they stop accepting; their sessions get the grace) or changed
+   * (new sessions use the new settings, open ones keep theirs); nothing changes when any part cannot be applied.
+   */
+  reconfigure(next: Config, graceMs: number): Promise<ReloadOutcome>;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -58,19 +68,18 @@ async function cancelAll(keys: CancelKeys, dialer: DirectDialer | undefined, log
 }
 
 export async function startProxy(config: Config, log: Logger, cacheOptions: CredentialCacheOptions = {}): Promise<RunningProxy> {
+  const state: Running = { config, entries: [], draining: new Set() };
   // Read at scrape time only, after both exist.
   const metrics = new ProxyMetrics({
-    listeners: () => listeners.map((l) => ({ label: l.label, active: l.activeConnections })),
+    listeners: () => state.entries.map(({ listener: l }) => ({ label: l.label, active: l.activeConnections })),
     expiries: () => cache.expiries(),
-    pools: () => listeners.flatMap((l, i) => {
-      const pool = pools[i];
-      return pool ? [{ label: l.label, stats: pool.stats }] : [];
-    }),
+    pools: () => state.entries.flatMap(({ listener: l, slot }) => (slot.pool ? [{ label: l.label, stats: slot.pool.stats }] : [])),
     upstream: () => ({ inUse: upstreamBudget.inUse, limit: upstreamBudget.limit }),
   });
   const cache = new CredentialCache({
     // An API call that hangs is abandoned well within a client's login time, so a retry can still serve it.
     attemptTimeoutMs: Math.min(5_000, Math.max(500, config.startupTimeoutMs / 2)),
+    lazy: config.lazyRefresh === true,
     onBackgroundError: (_key, err) => log.warn({ err: err instanceof Error ? err.message : String(err) },
       'background credential refresh failed; the current credential stays in use'),
     ...cacheOptions,
@@ -87,7 +96,6 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
   const idcTarget = config.listeners.find((l) => l.target.idcIssuerUrl !== undefined)?.target;
   const signIn = new SignInGate({ waitMs: config.signInWaitMs ?? DEFAULTS.signInWaitMs, noBrowser: config.noBrowser,
     port: config.signInPort, endpointUrl: (idcTarget ?? config.listeners[0]?.target)?.awsEndpointUrl, log });
-  const budget = new ConnectionBudget(config.maxConnections);
   // Metrics count refusals; the status page also shows the last few, as the clients were told them.
   const recentErrors = new RecentErrors();
   const observer: ListenerObserver = {
@@ -98,61 +106,64 @@ export async function startProxy(config: Config, log: Logger, cacheOptions: Cred
       recentErrors.push({ at: new Date(), listener: label, code, message: error?.message ?? '', hint: error?.hint });
     },
   };
-  const targets = config.listeners.map((l) => ({
-    listener: l,
-    config: l.target,
-    target: new ConfiguredTarget(l.target, cache, config.connectTimeoutMs, (ms) => metrics.upstreamConnected(ms), signIn),
-  }));
-  const cancelKeys = new CancelKeys();
-  // One deadline for every upstream handshake (client logins, heals, spares): the time a client has to log in.
+  // Connections to Redshift held at once, sessions and warm spares of every listener together; reloads keep it.
   const upstreamBudget = new UpstreamBudget(config.maxUpstreamConnections ?? DEFAULTS.maxUpstreamConnections);
-  const direct = targets.map(({ target }) => new DirectDialer(target, { handshakeTimeoutMs: config.startupTimeoutMs,
-    budget: upstreamBudget }));
-  const warm = config.warm ?? 0;
-  const pools = direct.map((d) => (warm > 0 ? new WarmPool(d, {
-    perKey: warm, total: config.warmTotal ?? DEFAULTS.warmTotalPerSpare * warm, idleMs: config.warmIdleMs ?? DEFAULTS.warmIdleMs,
-    budget: upstreamBudget,
-  }, log) : undefined));
-  const listeners = targets.map(({ listener: l, target }, i) => new Listener(l.unixSocket !== undefined ? { path: l.unixSocket } : l, {
-    target,
-    dialer: pools[i] ?? (direct[i] as DirectDialer),
-    healDialer: direct[i] as DirectDialer,
-    security: listenerSecurity(l),
-    cancelKeys,
-    limits: { startupTimeoutMs: config.startupTimeoutMs, maxStartupPacket: config.maxStartupPacket,
-      idleReleaseMs: config.idleReleaseMs, heal: config.heal !== false },
-    log,
-  }, log, { name: l.name, maxConnections: l.maxConnections, budget, observer }));
-  const addresses: AddressInfo[] = [];
+  const cancelKeys = new CancelKeys();
+  const shared: SharedParts = { cache, metrics, observer, cancelKeys, budget: new ConnectionBudget(config.maxConnections),
+    upstreamBudget, log, signIn };
+  const slots: ListenerSlot[] = config.listeners.map((l) => buildSlot(l, config, shared));
+  const listeners = slots.map((s) => new Listener(s.config.unixSocket !== undefined ? { path: s.config.unixSocket } : s.config,
+    s.deps, log, s.options));
   try {
-    for (const l of listeners) addresses.push(await l.listen());
+    for (const l of listeners) await l.listen();
   } catch (err) {
+    for (const s of slots) s.pool?.shutdown();
     await Promise.all(listeners.map((l) => l.close()));
     cache.close();
     signIn.close();
     throw err;
   }
+  state.entries = slots.map((slot, i) => ({ slot, listener: listeners[i] as Listener }));
   for (const l of listeners) log.info({ address: l.address.address, port: l.address.port, listener: l.label }, 'listening');
+  let reloading = Promise.resolve<unknown>(undefined);
   return {
-    listeners,
-    addresses,
+    get listeners() {
+      return state.entries.map((e) => e.listener);
+    },
+    get addresses() {
+      return state.entries.map((e) => e.listener.address);
+    },
     cache,
-    targets,
+    get targets() {
+      return state.entries.map((e) => ({ target: e.slot.target, config: e.slot.config.target }));
+    },
     metrics,
-    pools,
     signIn,
     recentErrors,
     upstreamBudget,
+    get pools() {
+      return state.entries.map((e) => e.slot.pool);
+    },
+    get config() {
+      return state.config;
+    },
+    reconfigure(next, graceMs) {
+      // One reload at a time: a second one applies on top of the first's result.
+      const run = reloading.then(() => applyConfig(state, next, shared, graceMs));
+      reloading = run.catch(() => undefined);
+      return run;
+    },
     async close(graceMs = 0) {
-      for (const p of pools) p?.shutdown();
+      await reloading;
+      for (const e of state.entries) e.slot.pool?.shutdown();
       // Closing a session's upstream connection does not stop a query running on it (the server notices only when
       // it next writes): what still runs when the grace ends is cancelled first, once for all listeners.
       let cancelling: Promise<void> | undefined;
       const cancelRunning = (): Promise<void> => {
-        cancelling ??= cancelAll(cancelKeys, direct[0], log);
+        cancelling ??= cancelAll(cancelKeys, state.entries[0]?.slot.direct, log);
         return cancelling;
       };
-      await Promise.all(listeners.map((l) => l.close(graceMs, cancelRunning)));
+      await Promise.all([...state.entries.map((e) => e.listener.close(graceMs, cancelRunning)), ...state.draining]);
       cache.close();
       signIn.close();
     },

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { SecureContext } from 'node:tls';
 import type { TargetConfig } from '../config/config.js';
-import { parseRedshiftHost } from '../config/redshift-endpoint.js';
+import { customDomainOf, parseRedshiftHost } from '../config/redshift-endpoint.js';
 import type { AwsSettings } from '../credentials/aws-clients.js';
 import type { CredentialCache } from '../credentials/credential-cache.js';
 import type { CredentialRequest, CredentialSource } from '../credentials/credential-source.js';
@@ -58,6 +58,7 @@ export class Target {
     const clusterId = config.clusterId ?? (facts?.kind === 'provisioned' ? facts.clusterId : undefined);
     const workgroup = config.workgroup ?? (facts?.kind === 'serverless' && !config.clusterId ? facts.workgroup : undefined);
     const accountHint = facts?.kind === 'serverless' ? facts.accountId : undefined;
+    const customDomain = customDomainOf(config);
     this.aws = {
       region: config.region ?? facts?.region, profile: config.profile, endpointUrl: config.awsEndpointUrl,
       assumeRoleArn: config.assumeRoleArn, externalId: config.externalId, roleSessionName: config.roleSessionName,
@@ -73,26 +74,32 @@ export class Target {
       this.idc = { namespace: config.idcNamespace, displayName: config.idcDisplayName };
       this.hint = { ...common, action: this.source.action, iamActions: [], targetName: config.upstreamHost ?? 'the endpoint' };
     } else if (workgroup) {
-      this.source = new ServerlessCredentialsSource({ workgroup, durationSeconds: config.durationSeconds, aws: this.aws, accountHint });
+      // A custom domain without --workgroup is taken as a provisioned cluster's (the API finds the cluster by it).
+      this.source = new ServerlessCredentialsSource({ workgroup, customDomainName: customDomain,
+        durationSeconds: config.durationSeconds, aws: this.aws, accountHint });
       this.hint = { ...common, action: 'GetCredentials', iamActions: ['redshift-serverless:GetCredentials'], targetName: `workgroup "${workgroup}"` };
-    } else if (clusterId) {
+    } else if (clusterId || customDomain) {
       this.source = config.withIam
-        ? new ClusterCredentialsWithIamSource({ clusterId, durationSeconds: config.durationSeconds, aws: this.aws })
-        : new ClusterCredentialsSource({ clusterId, dbGroups: config.dbGroups, autoCreate: config.autoCreate,
-          durationSeconds: config.durationSeconds, aws: this.aws });
+        ? new ClusterCredentialsWithIamSource({ clusterId, customDomainName: customDomain, durationSeconds: config.durationSeconds, aws: this.aws })
+        : new ClusterCredentialsSource({ clusterId, customDomainName: customDomain, dbGroups: config.dbGroups,
+          autoCreate: config.autoCreate, durationSeconds: config.durationSeconds, aws: this.aws });
       this.hint = {
         ...common,
         action: this.source.action,
         iamActions: config.withIam ? ['redshift:GetClusterCredentialsWithIAM']
           : ['redshift:GetClusterCredentials', ...(config.autoCreate ? ['redshift:CreateClusterUser'] : []),
             ...(config.dbGroups.length > 0 ? ['redshift:JoinGroup'] : [])],
-        targetName: `cluster "${clusterId}"`,
+        targetName: clusterId ? `cluster "${clusterId}"` : `cluster with custom domain name ${customDomain ?? ''}`,
       };
     } else {
       throw new Error(`cannot tell the cluster identifier from ${config.upstreamHost ?? '(no host)'}; pass --cluster-id or --workgroup`);
     }
-    if (config.upstreamHost) {
-      this.endpointPromise = Promise.resolve(this.endpointAt(config.upstreamHost, config.upstreamPort));
+    // The custom domain is where clients of the cluster connect (its CNAME) unless --upstream says otherwise, and
+    // always the name the certificate must carry.
+    this.tlsName = customDomain;
+    const host = config.upstreamHost ?? customDomain;
+    if (host) {
+      this.endpointPromise = Promise.resolve(this.endpointAt(host, config.upstreamPort));
     }
     const lookup = workgroup
       ? { action: 'GetWorkgroup', iamActions: ['redshift-serverless:GetWorkgroup'] }
@@ -100,16 +107,17 @@ export class Target {
     this.lookupHint = { ...this.hint, ...lookup, resources: ['*'] };
     this.discover = async () => {
       const found = workgroup ? await discoverWorkgroupEndpoint(workgroup, this.aws)
-        : await discoverClusterEndpoint(clusterId as string, this.aws);
+        : await discoverClusterEndpoint(clusterId ?? '', this.aws);
       return this.endpointAt(found.host, found.port);
     };
   }
 
   private readonly discover: () => Promise<UpstreamEndpoint>;
+  private readonly tlsName: string | undefined;
   private readonly lookupHint: HintContext;
 
   private endpointAt(host: string, port: number): UpstreamEndpoint {
-    return { host, port, extraCaPem: this.extraCaPem, secureContext: this.secureContext, addresses: new AddressCache(),
+    return { host, port, tlsName: this.tlsName, extraCaPem: this.extraCaPem, secureContext: this.secureContext, addresses: new AddressCache(),
       connectTimeoutMs: this.connectTimeoutMs };
   }
 

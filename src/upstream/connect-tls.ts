@@ -156,12 +156,13 @@ function negotiateTls(tcp: net.Socket, endpoint: UpstreamEndpoint): Promise<void
 
 function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint, stage: Stage): Promise<tls.TLSSocket> {
   return new Promise<tls.TLSSocket>((resolve, reject) => {
-    const isIp = net.isIP(endpoint.host) !== 0;
+    const name = endpoint.tlsName ?? endpoint.host;
+    const isIp = net.isIP(name) !== 0;
     const socket = tls.connect({
       socket: tcp,
-      host: endpoint.host,
+      host: name,
       // SNI must be a host name; for an IP address the certificate is still checked against the IP.
-      ...(isIp ? {} : { servername: endpoint.host }),
+      ...(isIp ? {} : { servername: name }),
       ...(endpoint.secureContext !== undefined ? { secureContext: endpoint.secureContext }
         : { ...CONTEXT_OPTIONS, ca: endpoint.extraCaPem && endpoint.extraCaPem.length > 0 ? [...tls.rootCertificates, ...endpoint.extraCaPem] : undefined }),
       rejectUnauthorized: true,
@@ -184,7 +185,7 @@ function handshake(tcp: net.Socket, endpoint: UpstreamEndpoint, stage: Stage): P
       cleanup();
       socket.destroy();
       reject(isCertificateError(err)
-        ? unreachable(endpoint, `the TLS certificate of ${endpoint.host} could not be verified: ${err.message.trim()}`,
+        ? unreachable(endpoint, `the TLS certificate of ${name} could not be verified: ${err.message.trim()}`,
           'Connect to the cluster\'s own endpoint name (the certificate names it); for a private CA pass --ca-file PEM.', err)
         : unreachable(endpoint, `the TLS handshake with ${endpoint.host} failed (${err.code ?? err.message.split('\n')[0]?.trim()})`,
           'Check that --upstream points at the Redshift endpoint and that nothing in between intercepts TLS.', err));

@@ -5,6 +5,11 @@ import type { AddressCache } from './address-cache.js';
 export interface UpstreamEndpoint {
   readonly host: string;
   readonly port: number;
+  /**
+   * The name the server's certificate must carry, when it is not `host`: a custom domain name (--custom-domain)
+   * reached through another address. Sent as SNI and checked as the host name; absent: `host`.
+   */
+  readonly tlsName?: string | undefined;
   /** Extra trusted CA certificates (PEM), added to Node's root store — never replacing verification. */
   readonly extraCaPem?: readonly string[] | undefined;
   /**

@@ -103,11 +103,11 @@ logLevel: loud
       dbUser: x
   - listen: 127.0.0.1:6001
     target:
-      upstream: not-redshift.example.com
+      upstream: 10.1.2.3
 `)).toEqual([
       'proxy.yaml:6: listeners[0].target.dbUser cannot be used with withIam (the IAM identity is the database user)',
       'proxy.yaml:7: listeners[1].listen 127.0.0.1:6001 is used by two listeners',
-      'proxy.yaml:9: listeners[1].target.upstream not-redshift.example.com is not a Redshift endpoint name, so give clusterId (or workgroup)',
+      'proxy.yaml:9: listeners[1].target.upstream 10.1.2.3 is not a Redshift endpoint name, so give clusterId (or workgroup)',
     ]);
   });
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TargetConfig } from '../../src/config/config.js';
-import { parseRedshiftHost } from '../../src/config/redshift-endpoint.js';
+import { customDomainOf, parseRedshiftHost } from '../../src/config/redshift-endpoint.js';
 import { CredentialCache } from '../../src/credentials/credential-cache.js';
 import { Target } from '../../src/target/target.js';
 import { MemoryDataPlane, startEmulator } from '../../src/emulator/index.js';
@@ -22,9 +22,9 @@ beforeAll(async () => {
   useTestAwsEnvironment(); // AWS_REGION=us-east-1: a region read from the host name must win over it
   emulator = await startEmulator({
     principals: [testPrincipal],
-    clusters: [{ id: 'sales', region: 'eu-west-1', endpoint: bed }, { id: 'finance', region: 'eu-west-1', endpoint: bed },
-      { id: 'sales', region: 'us-west-2', endpoint: bed }],
-    workgroups: [{ name: 'analytics', region: 'eu-west-1', endpoint: bed }],
+    clusters: [{ id: 'sales', region: 'eu-west-1', endpoint: bed, customDomainName: 'warehouse.example.com' },
+      { id: 'finance', region: 'eu-west-1', endpoint: bed }, { id: 'sales', region: 'us-west-2', endpoint: bed }],
+    workgroups: [{ name: 'analytics', region: 'eu-west-1', endpoint: bed, customDomainName: 'lake.example.com' }],
     dataPlane: new MemoryDataPlane(),
   });
 });
@@ -104,8 +104,9 @@ describe('the source a target chooses', () => {
     expect(t.source.keyFor({ dbUser: 'a', dbName: 'dev' })).toBe(t.source.keyFor({ dbUser: 'b', dbName: 'dev' }));
   });
 
-  it('a host that is not a Redshift name, without --cluster-id or --workgroup, is refused at start', () => {
-    expect(() => target({ upstreamHost: 'db.internal.example.com' })).toThrow(/--cluster-id or --workgroup/);
+  it('an IP address or a dotless host, without --cluster-id or --workgroup, is refused at start', () => {
+    expect(() => target({ upstreamHost: '10.1.2.3' })).toThrow(/--cluster-id or --workgroup/);
+    expect(() => target({ upstreamHost: 'warehouse' })).toThrow(/--cluster-id or --workgroup/);
   });
 
   it('--cluster-id alone discovers the endpoint with DescribeClusters in the configured region', async () => {
@@ -123,5 +124,44 @@ describe('the source a target chooses', () => {
       key(target({ clusterId: 'sales', region: 'eu-west-1', dbGroups: ['g'] })),
       key(target({ clusterId: 'sales', region: 'eu-west-1', assumeRoleArn: 'arn:aws:iam::1:role/R' })),
       key(target({ clusterId: 'sales', region: 'us-west-2' }))]).size).toBe(7);
+  });
+});
+
+describe('custom domain names', () => {
+  it('--custom-domain is sent as CustomDomainName instead of the cluster id, and is where TLS connects and what it verifies', async () => {
+    const t = target({ customDomain: 'warehouse.example.com', region: 'eu-west-1' });
+    const call = await lastCallOf(t);
+    expect(call).toMatchObject({ action: 'GetClusterCredentials', params: { CustomDomainName: 'warehouse.example.com', DbUser: 'alice' } });
+    expect(call.params).not.toHaveProperty('ClusterIdentifier');
+    expect(await t.endpoint()).toMatchObject({ host: 'warehouse.example.com', port: 5439, tlsName: 'warehouse.example.com' });
+  });
+
+  it('is detected from an upstream host that is a DNS name but not an AWS endpoint name', async () => {
+    const t = target({ upstreamHost: 'Warehouse.Example.com', region: 'eu-west-1' });
+    expect((await lastCallOf(t)).params).toMatchObject({ CustomDomainName: 'warehouse.example.com' });
+  });
+
+  it('with --upstream elsewhere (a tunnel, an IP), connects there and still verifies the custom domain name', async () => {
+    const t = target({ upstreamHost: '10.0.0.7', upstreamPort: 5440, customDomain: 'warehouse.example.com', region: 'eu-west-1' });
+    expect(await t.endpoint()).toMatchObject({ host: '10.0.0.7', port: 5440, tlsName: 'warehouse.example.com' });
+  });
+
+  it('Serverless: with --workgroup, GetCredentials gets customDomainName', async () => {
+    const t = target({ workgroup: 'analytics', customDomain: 'lake.example.com', region: 'eu-west-1' });
+    const call = await lastCallOf(t);
+    expect(call).toMatchObject({ action: 'GetCredentials', params: { customDomainName: 'lake.example.com' } });
+    expect(call.params).not.toHaveProperty('workgroupName');
+  });
+
+  it('a name the API does not know is reported as such', async () => {
+    const t = target({ customDomain: 'nowhere.example.com', region: 'eu-west-1' });
+    await expect(t.resolve(t.requestFor('alice', 'dev'))).rejects.toThrow(/custom domain name nowhere\.example\.com/);
+  });
+
+  it('IP addresses and names without a dot are not custom domains', () => {
+    expect(customDomainOf({ upstreamHost: '10.1.2.3' })).toBeUndefined();
+    expect(customDomainOf({ upstreamHost: 'localhost' })).toBeUndefined();
+    expect(customDomainOf({ upstreamHost: 'warehouse.example.com', clusterId: 'sales' })).toBeUndefined();
+    expect(customDomainOf({ upstreamHost: PROVISIONED_HOST })).toBeUndefined();
   });
 });

@@ -142,17 +142,20 @@ describe('usage errors exit 2 and say what was meant', () => {
 
   it('checks every numeric flag the same way: numbers only, whole where whole is meant, within its range', async () => {
     expect([...NUMERIC_FLAGS.keys()].sort()).toEqual(['connect-timeout', 'duration', 'idle-release', 'max-connections',
-      'max-upstream-connections', 'shutdown-grace', 'sign-in-port', 'sign-in-wait', 'startup-timeout', 'warm', 'warm-idle',
-      'warm-total']);
+      'max-upstream-connections', 'shutdown-grace', 'sign-in-port', 'sign-in-wait', 'startup-timeout', 'timeout', 'warm',
+      'warm-idle', 'warm-total']);
     for (const [flag, rule] of NUMERIC_FLAGS) {
+      // The command that takes the flag (wait's --timeout is not start's).
+      const owner = COMMANDS.find((c) => c.groups.some((g) => flag in g.options));
+      const cmd = owner && !owner.isDefault ? [owner.name] : [];
       const refused = ['abc', '', String(rule.min - 1), String(rule.max + 1), ...(rule.integer ? [`${rule.min + 0.5}`] : [])];
       for (const value of refused) {
-        const r = await run([`--${flag}=${value}`]);
+        const r = await run([...cmd, `--${flag}=${value}`]);
         expect(r.code, `--${flag}=${value}`).toBe(2);
         expect(r.stderr).toContain(`--${flag} expects ${rule.integer ? 'a whole number' : 'a number'}`);
         expect(r.stderr).toContain(`e.g. ${rule.example}`);
       }
-      const flags = await buildParser([`--${flag}`, rule.example]).parseAsync() as Record<string, unknown>;
+      const flags = await buildParser([...cmd, `--${flag}`, rule.example]).parseAsync() as Record<string, unknown>;
       expect(flags[flag]).toBe(Number(rule.example));
     }
     expect((await run(['--warm', '1.5'])).stderr).toMatch(/--warm expects a whole number from 0 to 1000, e.g. 2 \(got 1\.5\)/);

@@ -90,7 +90,7 @@ describe('--http-listen beyond loopback', () => {
 
   beforeAll(async () => {
     stack = await startStack();
-    ops = await startOpsServer({ host: '127.0.0.1', port: 0 }, stack.proxy.metrics, new Readiness(stack.proxy), stack.log, undefined, token);
+    ops = await startOpsServer({ host: '127.0.0.1', port: 0 }, stack.proxy.metrics, new Readiness(stack.proxy), stack.log, undefined, {}, token);
     base = `http://127.0.0.1:${ops.address.port}`;
   });
 

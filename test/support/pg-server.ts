@@ -19,6 +19,8 @@ export interface TestBedOptions {
   readonly listenAddresses?: readonly string[];
   /** Default 700: load tests hold 500 sessions at once. */
   readonly maxConnections?: number;
+  /** More DNS names the server certificate carries besides localhost (a custom domain name). */
+  readonly extraDnsNames?: readonly string[];
   /** More postgresql.conf settings, written after ours (so they win); values are written verbatim. */
   readonly settings?: Readonly<Record<string, string | number>>;
 }
@@ -88,7 +90,7 @@ async function startIn(dir: string, dataDir: string, bin: string, user: ServerUs
   const [tls] = await Promise.all([
     (async () => {
       const ca = await createCa(tlsDir);
-      const server = await issueCert(ca, tlsDir, 'server', { dns: ['localhost'], ips: ['127.0.0.1'] });
+      const server = await issueCert(ca, tlsDir, 'server', { dns: ['localhost', ...(options.extraDnsNames ?? [])], ips: ['127.0.0.1'] });
       // PostgreSQL refuses a key file not owned by its own user (or root with mode 0640).
       if (user) await chownAll(user, [tlsDir, ...(await readdir(tlsDir)).map((f) => path.join(tlsDir, f))]);
       return { ca, server };

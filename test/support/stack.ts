@@ -62,6 +62,10 @@ export interface StackOptions {
   readonly workgroups?: readonly string[];
   /** Roles the emulator's STS AssumeRole hands out. */
   readonly roles?: readonly RoleConfig[];
+  /** The test cluster's (and workgroups') custom domain name in the emulator. */
+  readonly customDomainName?: string;
+  /** More DNS names the bed's server certificate carries (e.g. that custom domain name). */
+  readonly bedDnsNames?: readonly string[];
   /** IAM Identity Center sign-ins its SSO portal accepts. */
   readonly ssoSessions?: readonly SsoSessionConfig[];
   /** People who can sign in at the emulator's IAM Identity Center pages. */
@@ -101,7 +105,8 @@ export function targetFor(bed: TestBed, emulator: Emulator, overrides: Partial<T
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   useTestAwsEnvironment();
-  const bed = await startTestBed();
+  const domain = options.customDomainName;
+  const bed = await startTestBed({ extraDnsNames: options.bedDnsNames ?? [] });
   const issuedPasswords: string[] = [];
   const pgPlane = createPgDataPlane((sql, params) => bed.superuserQuery(sql, params), { database: 'dev' });
   const dataPlane: DataPlane = {
@@ -114,8 +119,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const emulator = await startEmulator({
     principals: options.principals ?? [testPrincipal],
-    clusters: [{ id: TEST_CLUSTER, endpoint: { address: 'localhost', port: bed.port }, region: TEST_REGION }],
-    workgroups: (options.workgroups ?? []).map((name) => ({ name, endpoint: { address: 'localhost', port: bed.port }, region: TEST_REGION })),
+    clusters: [{ id: TEST_CLUSTER, endpoint: { address: 'localhost', port: bed.port }, region: TEST_REGION, customDomainName: domain }],
+    workgroups: (options.workgroups ?? []).map((name) => ({ name, endpoint: { address: 'localhost', port: bed.port }, region: TEST_REGION,
+      customDomainName: domain })),
     roles: options.roles ?? [],
     ssoSessions: options.ssoSessions ?? [],
     identityCenter: options.identityCenter,
