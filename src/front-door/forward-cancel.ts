@@ -5,11 +5,12 @@
  * https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-CANCELING-REQUESTS
  */
 import type { Logger } from '../ops/logger.js';
-import { cancelRequest } from '../protocol/frontend-messages.js';
-import { connectTls } from '../upstream/connect-tls.js';
 import type { CancelKeys } from '../proxy/cancel-keys.js';
+import type { UpstreamDialer } from '../target/upstream-dialer.js';
 
-export function forwardCancel(keys: CancelKeys, processId: number, secretKey: number, log: Logger, source?: string): void {
+export function forwardCancel(
+  keys: CancelKeys, dialer: UpstreamDialer, processId: number, secretKey: number, log: Logger, source?: string,
+): void {
   // The key first: junk costs a lookup and nothing of the budget real cancels need.
   const target = keys.lookup(processId, secretKey);
   if (!target?.upstreamKey) {
@@ -22,10 +23,6 @@ export function forwardCancel(keys: CancelKeys, processId: number, secretKey: nu
     return;
   }
   const { upstreamKey, endpoint } = target;
-  connectTls(endpoint)
-    .then((socket) => {
-      socket.on('error', () => socket.destroy());
-      socket.end(cancelRequest(upstreamKey.processId, upstreamKey.secretKey));
-    })
+  dialer.cancel({ upstreamKey, endpoint })
     .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cancel could not be forwarded'));
 }

@@ -2,10 +2,10 @@
  * The first phase of a client connection, before anything is asked of AWS: encryption requests (TLS when the
  * listener offers it, else 'N'), CancelRequest, the startup packet's protocol checks and — when the listener has a
  * password — the client's SCRAM-SHA-256 exchange. The session feeds it the client's bytes and hears the outcome
- * through FrontDoorEvents; bytes that follow the startup wait in `reader` until the session relays them.
+ * through FrontDoorEvents; its answers go out through the session's ClientPort; bytes that follow the startup are
+ * handed back by `leftover()`.
  */
-import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { ClientPort } from '../proxy/client-port.js';
 import type { Logger } from '../ops/logger.js';
 import { negotiateProtocolVersion } from '../protocol/backend-messages.js';
 import { ClientError } from '../protocol/client-error.js';
@@ -15,6 +15,7 @@ import { decodeStartupPacket } from '../protocol/startup-packet.js';
 import type { StartupPacket } from '../protocol/startup-packet.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import type { CancelKeys } from '../proxy/cancel-keys.js';
+import type { UpstreamDialer } from '../target/upstream-dialer.js';
 import type { ListenerSecurity } from './listener-security.js';
 import { saslStart, ScramServerExchange } from './scram-server.js';
 import { forwardCancel } from './forward-cancel.js';
@@ -27,10 +28,6 @@ export interface FrontDoorEvents {
   startup(params: Map<string, string>, authenticating: boolean): void;
   /** The client may log in (its startup checked and, when the listener asks for it, its password proved). */
   admitted(): void;
-  /** The TLS handshake is starting: bytes on the plain socket are no longer the session's. */
-  upgrading(): void;
-  /** The client now talks over this TLS socket. */
-  secured(socket: TLSSocket): void;
   /** Refuse the client with this error. */
   refused(error: ClientError): void;
   /** The connection ends without a session (a cancel request, a failed TLS handshake). */
@@ -40,14 +37,16 @@ export interface FrontDoorEvents {
 export interface FrontDoorDeps {
   readonly security?: ListenerSecurity | undefined;
   readonly cancelKeys: CancelKeys;
+  /** Delivers a forwarded cancel upstream (the session's dialer). */
+  readonly dialer: UpstreamDialer;
   readonly maxStartupPacket: number;
   readonly log: Logger;
   readonly clientAddress: string;
 }
 
 export class FrontDoor {
-  /** The client's bytes, framed; after admission it holds what the client sent ahead of ReadyForQuery. */
-  readonly reader: FrameReader;
+  /** The client's bytes, framed. */
+  private readonly reader: FrameReader;
   private phase: 'startup' | 'authenticating' | 'done' = 'startup';
   /** At most one SSLRequest and one GSSENCRequest precede a startup packet. */
   private readonly encryptionAsked = new Set<'ssl' | 'gssenc'>();
@@ -55,8 +54,13 @@ export class FrontDoor {
   private scram: ScramServerExchange | undefined;
   private user = '';
 
-  constructor(private client: Socket, private readonly deps: FrontDoorDeps, private readonly events: FrontDoorEvents) {
+  constructor(private readonly client: ClientPort, private readonly deps: FrontDoorDeps, private readonly events: FrontDoorEvents) {
     this.reader = new FrameReader(deps.maxStartupPacket);
+  }
+
+  /** What the client sent after its startup (and password), ahead of ReadyForQuery: handed over once admitted. */
+  leftover(): Buffer {
+    return this.reader.drain();
   }
 
   /** Feeds the client's bytes while the front door has not finished. */
@@ -109,8 +113,8 @@ export class FrontDoor {
         // No answer either way, as PostgreSQL does: the client learns nothing about which keys exist.
         this.phase = 'done';
         this.client.destroy();
-        forwardCancel(this.deps.cancelKeys, packet.processId, packet.secretKey, this.deps.log,
-          this.client.remoteAddress ?? 'local');
+        forwardCancel(this.deps.cancelKeys, this.deps.dialer, packet.processId, packet.secretKey, this.deps.log,
+          this.client.source ?? 'local');
         this.events.ended();
         return;
       case 'startup':
@@ -154,17 +158,13 @@ export class FrontDoor {
 
   /** Answers 'S' and moves onto a TLS socket; the client's next frame arrives encrypted. */
   private startTls(tls: NonNullable<ListenerSecurity['tls']>): void {
-    const raw = this.client;
-    this.events.upgrading();
-    raw.write(Buffer.of(SslAnswer.Yes));
-    tls.upgrade(raw).then((secure) => {
-      this.secured = true;
-      this.client = secure;
-      this.events.secured(secure);
+    this.client.write(Buffer.of(SslAnswer.Yes));
+    this.client.upgrade((raw) => tls.upgrade(raw), () => this.phase === 'startup').then((moved) => {
+      if (moved) this.secured = true;
     }, (err: unknown) => {
       this.deps.log.info({ client: this.deps.clientAddress, err: err instanceof Error ? err.message : String(err) }, 'client TLS handshake failed');
       this.phase = 'done';
-      raw.destroy();
+      this.client.destroy();
       this.events.ended();
     });
   }
@@ -196,7 +196,7 @@ export class FrontDoor {
       const refusal = err instanceof ClientError ? err : protocolError(err instanceof Error ? err.message : String(err));
       // A wrong password is answered after a pause that grows with the failures from this address (auth_delay).
       const delay = this.deps.security?.authDelay;
-      const address = this.client.remoteAddress;
+      const address = this.client.source;
       if (delay && address && refusal.code === SqlState.InvalidPassword) delay.delay(address, () => this.events.refused(refusal));
       else this.events.refused(refusal);
     }

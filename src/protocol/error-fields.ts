@@ -30,3 +30,12 @@ export function decodeErrorFields(body: Buffer): DecodedError {
     ...(hint !== undefined ? { hint } : {}),
   };
 }
+
+/** The first frame of `bytes` when it is a whole ErrorResponse of severity FATAL or PANIC (the server closes after it). */
+export function fatalFrame(bytes: Buffer | undefined): Buffer | undefined {
+  if (!bytes || bytes.length < 5 || bytes[0] !== 0x45) return undefined;
+  const end = 1 + bytes.readInt32BE(1);
+  if (end < 5 || bytes.length < end) return undefined;
+  const { severity } = decodeErrorFields(bytes.subarray(5, end));
+  return severity === 'FATAL' || severity === 'PANIC' ? bytes.subarray(0, end) : undefined;
+}

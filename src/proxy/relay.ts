@@ -5,55 +5,18 @@
  * ended it; when the upstream ends, the client socket is left open and paused for the session to decide what
  * the client is told (or whether the session is healed onto a new connection).
  */
-import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { decodeErrorFields } from '../protocol/error-fields.js';
+import { fatalFrame } from '../protocol/error-fields.js';
 import { TERMINATE } from '../protocol/frontend-messages.js';
 import { FrameBoundary } from './frame-boundary.js';
+import { guardErrors, endUpstream } from '../upstream/end-upstream.js';
+import type { RelayEnd, RelayOptions } from './relay-types.js';
+
+export type { RelayEnd, RelayOptions } from './relay-types.js';
+/** Where other rooms have always found them. */
+export { endUpstream, guardErrors } from '../upstream/end-upstream.js';
 import type { SessionTracker } from '../healing/session-tracker.js';
-
-export interface RelayEnd {
-  readonly closedBy: 'client' | 'upstream' | 'proxy' | 'released';
-  readonly reason: string;
-  readonly bytesToClient: number;
-  readonly bytesToUpstream: number;
-  /** The client has received only whole messages, so the proxy may still write to it. */
-  readonly atBoundary: boolean;
-  /**
-   * What the upstream sent last and the relay held back when the connection ended: an ErrorResponse (normally the
-   * server's FATAL announcing the end) and anything after it. The session decides whether the client sees it.
-   */
-  readonly held?: Buffer;
-  /** A FATAL from the server already reached the client (held past HOLD_MS): nothing more may be said after it. */
-  readonly fatalForwarded?: boolean;
-  /**
-   * The upstream connection, detached from the relay and left open, when it may serve another client: the client
-   * said goodbye (its Terminate was withheld) with nothing in flight, outside a transaction, at a message boundary,
-   * and session tracking saw no state a reset cannot undo.
-   */
-  readonly kept?: TLSSocket;
-}
-
-function destroyOnError(this: TLSSocket): void {
-  this.destroy();
-}
-
-/** An upstream connection between owners still has an error listener (one, however often it changes hands). */
-export function guardErrors(socket: TLSSocket): void {
-  if (!socket.listeners('error').includes(destroyOnError)) socket.on('error', destroyOnError);
-}
-
-/**
- * Ends an upstream connection from the proxy's side: Terminate first when the server should log a normal goodbye,
- * then the socket is destroyed once the bytes are out, or after 5 s at most.
- */
-export function endUpstream(socket: TLSSocket, goodbye: boolean): void {
-  if (socket.destroyed) return;
-  if (goodbye) socket.end(TERMINATE);
-  else socket.end();
-  socket.once('finish', () => socket.destroy());
-  setTimeout(() => socket.destroy(), 5_000).unref();
-}
+import type { ClientPort } from './client-port.js';
 
 /**
  * How long an ErrorResponse is held back to see whether the connection ends: an unsolicited one from an idle
@@ -106,24 +69,23 @@ export class Relay {
   private idleTimer: NodeJS.Timeout | undefined;
   private resolveDone!: (end: RelayEnd) => void;
   private readonly onClientData: (chunk: Buffer) => void;
-  private readonly onClientEnd = (): void => this.finish('client', 'client disconnected');
-  private readonly onClientError = (err: Error): void => this.finish('client', `client socket error: ${err.message}`);
   private readonly onUpstreamChunk = (chunk: Buffer): void => this.onUpstreamData(chunk);
   private readonly onUpstreamClose = (): void => this.finish('upstream', 'Redshift closed the connection');
   private readonly onUpstreamError = (err: Error): void => this.finish('upstream', `upstream socket error: ${err.message}`);
   /** The client's Terminate was kept from the upstream connection, which may then serve another client. */
   private terminateWithheld = false;
 
-  /**
-   * @param pending bytes that arrived on either side before the relay started, not yet delivered.
-   * @param idleReleaseMs with --idle-release: after this long with nothing relayed and the session idle, give the
-   *   upstream connection back (Redshift has ~500 slots per cluster); the session reopens it on demand.
-   * @param keepUpstream the upstream connection may be reused after the client leaves (--warm): the client's
-   *   Terminate is withheld and a clean, idle connection is handed back in RelayEnd.kept. Needs a tracker.
-   */
-  constructor(private readonly client: Socket, private readonly upstream: TLSSocket,
-    pending: { toUpstream: Buffer; toClient: Buffer }, private readonly tracker?: SessionTracker, idleReleaseMs?: number,
-    private readonly keepUpstream = false) {
+  private readonly client: ClientPort;
+  private readonly upstream: TLSSocket;
+  private readonly tracker: SessionTracker | undefined;
+  private readonly keepUpstream: boolean;
+
+  constructor(options: RelayOptions) {
+    const { client, upstream, pending, tracker, idleReleaseMs } = options;
+    this.client = client;
+    this.upstream = upstream;
+    this.tracker = tracker;
+    this.keepUpstream = options.keepUpstream === true;
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
@@ -145,10 +107,7 @@ export class Relay {
       }
     };
     upstream.on('data', this.onUpstreamChunk);
-    client.on('data', this.onClientData);
-    client.once('end', this.onClientEnd);
-    client.once('close', this.onClientEnd);
-    client.on('error', this.onClientError);
+    client.read(this.onClientData);
     upstream.once('close', this.onUpstreamClose);
     upstream.on('error', this.onUpstreamError);
     if (pending.toUpstream.length > 0) this.onClientData(pending.toUpstream);
@@ -157,6 +116,11 @@ export class Relay {
     client.resume();
     upstream.resume();
     if (idleReleaseMs && tracker) this.watchIdle(idleReleaseMs, tracker);
+  }
+
+  /** The client's side ended or failed (the session, which owns the client connection, says so). */
+  clientGone(reason: string): void {
+    this.finish('client', reason);
   }
 
   /**
@@ -241,7 +205,7 @@ export class Relay {
     const length = bytes.readInt32BE(1);
     const whole = bytes.length >= 1 + length;
     if (!whole && length <= MAX_HELD_ERROR) return;
-    this.heldFatal = whole && isFatal(bytes.subarray(5, 1 + length));
+    this.heldFatal = whole && fatalFrame(bytes) !== undefined;
     const unsolicited = this.tracker !== undefined && this.tracker.inFlight === 0;
     if (this.heldFatal || unsolicited) {
       this.holdTimer = setTimeout(() => this.releaseHeld(), HOLD_MS);
@@ -281,7 +245,7 @@ export class Relay {
     if (!this.client.write(chunk) && !this.clientFull && !(this.batching && this.client.writableLength < BATCH_LIMIT)) {
       this.clientFull = true;
       this.upstream.pause();
-      this.client.once('drain', this.onClientDrain);
+      this.client.onceDrain(this.onClientDrain);
     }
   }
 
@@ -294,10 +258,7 @@ export class Relay {
     // The held message, if any, dies with the connection it announced (the session decides what the client hears).
     const held = this.held ? Buffer.concat(this.held) : undefined;
     this.held = undefined;
-    this.client.off('data', this.onClientData);
-    this.client.off('end', this.onClientEnd);
-    this.client.off('close', this.onClientEnd);
-    this.client.off('error', this.onClientError);
+    this.client.read(undefined);
     let kept: TLSSocket | undefined;
     if (closedBy === 'upstream' || closedBy === 'released') {
       this.client.pause();
@@ -329,10 +290,4 @@ export class Relay {
     guardErrors(this.upstream);
     return this.upstream;
   }
-}
-
-/** An ErrorResponse body whose severity is FATAL or PANIC: the server ends the connection after it. */
-function isFatal(body: Buffer): boolean {
-  const severity = decodeErrorFields(body).severity;
-  return severity === 'FATAL' || severity === 'PANIC';
 }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BATCH_LIMIT, Relay } from '../../src/proxy/relay.js';
+import { ClientPort } from '../../src/proxy/client-port.js';
 import { createCa, issueCert } from '../support/certs.js';
 import type { Ca, IssuedCert } from '../support/certs.js';
 
@@ -89,7 +90,9 @@ async function wire(serve: (socket: tls.TLSSocket) => void): Promise<Wired> {
   const app = net.connect({ host: '127.0.0.1', port: (front.address() as net.AddressInfo).port });
   const [proxySide] = await accepted;
   cleanups.push(() => upstream.destroy(), () => app.destroy(), () => proxySide.destroy());
-  const relay = new Relay(proxySide, upstream, { toUpstream: Buffer.alloc(0), toClient: Buffer.alloc(0) });
+  let relay: Relay | undefined;
+  const client = new ClientPort(proxySide, { gone: (reason) => relay?.clientGone(reason) });
+  relay = new Relay({ client, upstream, pending: { toUpstream: Buffer.alloc(0), toClient: Buffer.alloc(0) } });
   return { relay, proxySide, app, upstream };
 }
 
