@@ -9,7 +9,7 @@ import type { ClientPort } from '../proxy/client-port.js';
 import type { Logger } from '../ops/logger.js';
 import { negotiateProtocolVersion } from '../protocol/backend-messages.js';
 import { ClientError } from '../protocol/client-error.js';
-import { SslAnswer } from '../protocol/codes.js';
+import { FrontendCode, SslAnswer } from '../protocol/codes.js';
 import { FrameError, FrameReader } from '../protocol/frame-reader.js';
 import { decodeStartupPacket } from '../protocol/startup-packet.js';
 import type { StartupPacket } from '../protocol/startup-packet.js';
@@ -21,7 +21,6 @@ import { saslStart, ScramServerExchange } from './scram-server.js';
 import { forwardCancel } from './forward-cancel.js';
 import { checkStartup, internalError, protocolError } from './startup-checks.js';
 
-const PASSWORD_MESSAGE = 0x70;
 
 export interface FrontDoorEvents {
   /** The startup packet passed its checks; `authenticating` when a password exchange follows. */
@@ -174,7 +173,7 @@ export class FrontDoor {
     try {
       for (let f = this.reader.nextTyped(); f && this.phase === 'authenticating'; f = this.reader.nextTyped()) {
         // As PostgreSQL: any other message here (a Terminate included) is a protocol violation.
-        if (f.type !== PASSWORD_MESSAGE || !this.scram) throw new FrameError(`expected SASL response, got message type ${f.type}`);
+        if (f.type !== FrontendCode.Password || !this.scram) throw new FrameError(`expected SASL response, got message type ${f.type}`);
         const step = this.scram.step(f.body);
         if ('error' in step) {
           throw new ClientError({

@@ -5,7 +5,7 @@
  */
 import { errorResponse, readyForQuery } from '../protocol/backend-messages.js';
 import { cstring, message } from '../protocol/builder.js';
-import { TxStatus } from '../protocol/codes.js';
+import { BackendCode, FrontendCode, TxStatus } from '../protocol/codes.js';
 import { FrameReader } from '../protocol/frame-reader.js';
 import type { Frame } from '../protocol/frame-reader.js';
 
@@ -18,11 +18,11 @@ export const ABORTED = errorResponse({
   detail: 'The connection to Redshift was lost during the transaction; it was rolled back.',
   hint: 'Run ROLLBACK, then retry the transaction: the proxy reconnects on its own.',
 });
-const PARSE_COMPLETE = message(0x31, []);
-const BIND_COMPLETE = message(0x32, []);
-const CLOSE_COMPLETE = message(0x33, []);
-const NO_DATA = message(0x6e, []);
-const ROLLBACK_COMPLETE = message(0x43, [cstring('ROLLBACK')]);
+const PARSE_COMPLETE = message(BackendCode.ParseComplete, []);
+const BIND_COMPLETE = message(BackendCode.BindComplete, []);
+const CLOSE_COMPLETE = message(BackendCode.CloseComplete, []);
+const NO_DATA = message(BackendCode.NoData, []);
+const ROLLBACK_COMPLETE = message(BackendCode.CommandComplete, [cstring('ROLLBACK')]);
 
 export type FailedAnswer = { readonly reply: Buffer; readonly rolledBack: boolean; readonly terminate: boolean };
 
@@ -65,21 +65,21 @@ export class FailedTransaction {
   answer(frame: Frame): FailedAnswer {
     const t = frame.type;
     switch (t) {
-      case 0x51: { // 'Q'
+      case FrontendCode.Query: {
         const sql = frame.body.toString('utf8', 0, Math.max(0, frame.body.length - 1));
         if (ROLLBACK.test(sql)) return { reply: Buffer.concat([ROLLBACK_COMPLETE, readyForQuery(TxStatus.Idle)]), rolledBack: true, terminate: false };
         return { reply: this.refusal(), rolledBack: false, terminate: false };
       }
-      case 0x50: // 'P'
+      case FrontendCode.Parse:
         if (ROLLBACK.test(cstringAfterName(frame.body))) this.batchRollsBack = true;
         this.batch.push(t);
         return nothing();
-      case 0x42: case 0x44: case 0x45: case 0x43: // Bind, Describe, Execute, Close
+      case FrontendCode.Bind: case FrontendCode.Describe: case FrontendCode.Execute: case FrontendCode.Close:
         this.batch.push(t);
         return nothing();
-      case 0x53: // 'S' Sync: answer the whole batch
+      case FrontendCode.Sync: // answer the whole batch
         return this.sync();
-      case 0x58: // 'X'
+      case FrontendCode.Terminate:
         return { reply: Buffer.alloc(0), rolledBack: false, terminate: true };
       default: // Flush, CopyData… nothing to say until Sync
         return nothing();
@@ -94,10 +94,10 @@ export class FailedTransaction {
     if (!rollsBack) return { reply: this.refusal(), rolledBack: false, terminate: false };
     const parts = batch.map((t) => {
       switch (t) {
-        case 0x50: return PARSE_COMPLETE;
-        case 0x42: return BIND_COMPLETE;
-        case 0x44: return NO_DATA;
-        case 0x45: return ROLLBACK_COMPLETE;
+        case FrontendCode.Parse: return PARSE_COMPLETE;
+        case FrontendCode.Bind: return BIND_COMPLETE;
+        case FrontendCode.Describe: return NO_DATA;
+        case FrontendCode.Execute: return ROLLBACK_COMPLETE;
         default: return CLOSE_COMPLETE;
       }
     });

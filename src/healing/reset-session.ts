@@ -13,14 +13,15 @@
 import type { TLSSocket } from 'node:tls';
 import { byte, bytes, message } from '../protocol/builder.js';
 import type { Part } from '../protocol/builder.js';
+import { CloseTarget, FrontendCode } from '../protocol/codes.js';
+import { SYNC } from '../protocol/frontend-messages.js';
 import type { SessionTracker } from './session-tracker.js';
 import { upstreamExchange } from './upstream-exchange.js';
 
-const QUERY = 0x51;
-const CLOSE = 0x43;
-const STATEMENT = 0x53;
-const PORTAL = 0x50;
-const SYNC = Buffer.from([0x53, 0, 0, 0, 4]);
+const QUERY = FrontendCode.Query;
+const CLOSE = FrontendCode.Close;
+const STATEMENT = CloseTarget.Statement;
+const PORTAL = CloseTarget.Portal;
 /** A command the server does not have or does not let this user run: syntax error, not supported, no privilege. */
 const ABSENT = new Set(['42601', '0A000', '42501', '42704']);
 

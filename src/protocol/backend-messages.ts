@@ -2,7 +2,7 @@
  * Backend messages the proxy writes to its clients.
  * See https://www.postgresql.org/docs/current/protocol-message-formats.html
  */
-import { BackendCode, AuthCode } from './codes.js';
+import { AuthCode, BackendCode, ErrorField } from './codes.js';
 import { byte, cstring, int32, message } from './builder.js';
 import type { Part } from './builder.js';
 import type { SqlStateCode } from './sqlstate.js';
@@ -46,15 +46,14 @@ export interface ErrorFields {
 }
 
 function fieldParts(fields: ErrorFields): Part[] {
-  // 'S' localized severity, 'V' non-localized severity (9.6+), 'C' code, 'M' message, 'D' detail, 'H' hint.
   const parts: Part[] = [
-    byte(0x53), cstring(fields.severity),
-    byte(0x56), cstring(fields.severity),
-    byte(0x43), cstring(fields.code),
-    byte(0x4d), cstring(fields.message),
+    byte(ErrorField.Severity), cstring(fields.severity),
+    byte(ErrorField.SeverityRaw), cstring(fields.severity),
+    byte(ErrorField.Code), cstring(fields.code),
+    byte(ErrorField.Message), cstring(fields.message),
   ];
-  if (fields.detail) parts.push(byte(0x44), cstring(fields.detail));
-  if (fields.hint) parts.push(byte(0x48), cstring(fields.hint));
+  if (fields.detail) parts.push(byte(ErrorField.Detail), cstring(fields.detail));
+  if (fields.hint) parts.push(byte(ErrorField.Hint), cstring(fields.hint));
   parts.push(byte(0));
   return parts;
 }

@@ -15,7 +15,7 @@ export const RequestCode = {
   CancelRequest: 80877102,
 } as const;
 
-/** Type bytes of the backend messages the proxy itself writes or inspects. */
+/** Type bytes of backend messages (server to client); the character in each comment. */
 export const BackendCode = {
   /** 'R' — Authentication* family. */
   Authentication: 0x52,
@@ -31,9 +31,21 @@ export const BackendCode = {
   NoticeResponse: 0x4e,
   /** 'v' — NegotiateProtocolVersion. */
   NegotiateProtocolVersion: 0x76,
+  /** '1' — ParseComplete. */
+  ParseComplete: 0x31,
+  /** '2' — BindComplete. */
+  BindComplete: 0x32,
+  /** '3' — CloseComplete. */
+  CloseComplete: 0x33,
+  /** 'n' — NoData. */
+  NoData: 0x6e,
+  /** 'C' — CommandComplete. */
+  CommandComplete: 0x43,
+  /** 's' — PortalSuspended. */
+  PortalSuspended: 0x73,
 } as const;
 
-/** Type bytes of frontend messages the proxy inspects. */
+/** Type bytes of frontend messages (client to server); the character in each comment. */
 export const FrontendCode = {
   /** 'p' — PasswordMessage / SASLInitialResponse / SASLResponse. */
   Password: 0x70,
@@ -41,13 +53,37 @@ export const FrontendCode = {
   Terminate: 0x58,
   /** 'Q' — simple Query. */
   Query: 0x51,
+  /** 'P' — Parse. */
+  Parse: 0x50,
+  /** 'B' — Bind. */
+  Bind: 0x42,
+  /** 'D' — Describe. */
+  Describe: 0x44,
+  /** 'E' — Execute. */
+  Execute: 0x45,
+  /** 'C' — Close (then 'S' statement or 'P' portal). */
+  Close: 0x43,
+  /** 'H' — Flush. */
+  Flush: 0x48,
+  /** 'S' — Sync. */
+  Sync: 0x53,
+  /** 'F' — FunctionCall. */
+  FunctionCall: 0x46,
+  /** 'd' — CopyData. */
+  CopyData: 0x64,
+  /** 'd' — Redshift's answer to its digest request (AuthCode 13), which reuses CopyData's byte. */
+  RedshiftDigestResponse: 0x64,
   /**
    * 'i' — Redshift's identity-provider token message, the answer to AuthenticationRequest 14 (not in PostgreSQL):
    * Int32 length (counts itself), the token, a NUL. See upstream/auth/idp-token.ts.
    */
   IdpToken: 0x69,
-  /** 'S' — Sync. */
-  Sync: 0x53,
+} as const;
+
+/** Close's target kind: 'S' prepared statement, 'P' portal. */
+export const CloseTarget = {
+  Statement: 0x53,
+  Portal: 0x50,
 } as const;
 
 /** Authentication request codes (the int32 after 'R'). */
@@ -80,4 +116,20 @@ export const SslAnswer = {
   Yes: 0x53,
   /** 'N' — not willing. */
   No: 0x4e,
+} as const;
+
+/** Field types inside ErrorResponse / NoticeResponse (https://www.postgresql.org/docs/current/protocol-error-fields.html). */
+export const ErrorField = {
+  /** 'S' — severity, localized. */
+  Severity: 0x53,
+  /** 'V' — severity, never localized (9.6+). */
+  SeverityRaw: 0x56,
+  /** 'C' — SQLSTATE. */
+  Code: 0x43,
+  /** 'M' — message. */
+  Message: 0x4d,
+  /** 'D' — detail. */
+  Detail: 0x44,
+  /** 'H' — hint. */
+  Hint: 0x48,
 } as const;

@@ -2,6 +2,8 @@
  * Decoding of an ErrorResponse / NoticeResponse body into its fields, for errors Redshift sends during login.
  * See https://www.postgresql.org/docs/current/protocol-error-fields.html
  */
+import { BackendCode } from './codes.js';
+
 export interface DecodedError {
   readonly severity: string;
   readonly code: string;
@@ -33,7 +35,7 @@ export function decodeErrorFields(body: Buffer): DecodedError {
 
 /** The first frame of `bytes` when it is a whole ErrorResponse of severity FATAL or PANIC (the server closes after it). */
 export function fatalFrame(bytes: Buffer | undefined): Buffer | undefined {
-  if (!bytes || bytes.length < 5 || bytes[0] !== 0x45) return undefined;
+  if (!bytes || bytes.length < 5 || bytes[0] !== BackendCode.ErrorResponse) return undefined;
   const end = 1 + bytes.readInt32BE(1);
   if (end < 5 || bytes.length < end) return undefined;
   const { severity } = decodeErrorFields(bytes.subarray(5, end));

@@ -1,11 +1,13 @@
 /**
- * Frontend messages the proxy writes to Redshift. pg-protocol's serializer always appends
- * `client_encoding=UTF8` to a StartupMessage, which would duplicate a client's own setting, so the startup
- * frame is built here; password and SASL messages come from pg-protocol (see upstream/auth).
+ * Frontend messages the proxy writes to Redshift, built with protocol/builder.ts; the fixed ones once.
+ * pg-protocol's serializer is not used for them: it always appends `client_encoding=UTF8` to a StartupMessage (which
+ * would duplicate a client's own setting) and has no message for Redshift's digest ('d') and identity-provider
+ * token ('i') answers, so the startup frame here and the answers in upstream/auth are built by the proxy.
+ * pg-protocol serves `commands/` (the `check` command's own simple query), where it is a client like any other.
  * See https://www.postgresql.org/docs/current/protocol-message-formats.html
  */
-import { RequestCode } from './codes.js';
-import { cstring, int32, untypedMessage } from './builder.js';
+import { FrontendCode, RequestCode } from './codes.js';
+import { cstring, int32, message, untypedMessage } from './builder.js';
 
 /** SSLRequest: length 8, code 80877103. Built once. */
 export const SSL_REQUEST: Buffer = untypedMessage([int32(RequestCode.SSLRequest)]);
@@ -22,5 +24,13 @@ export function cancelRequest(processId: number, secretKey: number): Buffer {
   return untypedMessage([int32(RequestCode.CancelRequest), int32(processId), int32(secretKey)]);
 }
 
-/** Terminate: 'X', length 4. */
-export const TERMINATE: Buffer = Buffer.from([0x58, 0, 0, 0, 4]);
+/** Terminate: 'X', length 4. Built once. */
+export const TERMINATE: Buffer = message(FrontendCode.Terminate, []);
+
+/** Sync: 'S', length 4. Built once. */
+export const SYNC: Buffer = message(FrontendCode.Sync, []);
+
+/** A simple Query. */
+export function simpleQuery(sql: string): Buffer {
+  return message(FrontendCode.Query, [cstring(sql)]);
+}

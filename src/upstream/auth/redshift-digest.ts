@@ -17,12 +17,11 @@
  */
 import { createHash } from 'node:crypto';
 import { bytes, int32, message } from '../../protocol/builder.js';
+import { FrontendCode } from '../../protocol/codes.js';
 import { UpstreamAuthError } from './auth-error.js';
 import { BodyReader } from './body-reader.js';
 import type { PasswordSecret } from './auth-exchange.js';
 
-/** 'd' — the type byte both drivers send the digest under (PostgreSQL would read it as CopyData). */
-const DIGEST_RESPONSE_TYPE = 0x64;
 
 /** Algorithm numbers of the request. Both drivers also name 1 = scrypt, 2 = argon2 but implement neither. */
 const DigestAlgorithm = { Sha256: 0 } as const;
@@ -45,5 +44,5 @@ export function redshiftDigestResponse(secret: PasswordSecret, body: Buffer, now
   }
   const clientNonce = Buffer.from(String(Math.floor(nowMs)), 'ascii');
   const digest = sha256(sha256(Buffer.from(secret.password, 'utf8'), salt), serverNonce, clientNonce);
-  return message(DIGEST_RESPONSE_TYPE, [int32(digest.length), bytes(digest), int32(clientNonce.length), bytes(clientNonce)]);
+  return message(FrontendCode.RedshiftDigestResponse, [int32(digest.length), bytes(digest), int32(clientNonce.length), bytes(clientNonce)]);
 }
