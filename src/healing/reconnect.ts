@@ -4,6 +4,8 @@
  * bounded time while Redshift is unreachable (a restart takes a while). Fails with a ClientError saying why.
  */
 import { backoffMs } from '../credentials/retry-policy.js';
+import { systemClock } from '../ops/clock.js';
+import type { Clock } from '../ops/clock.js';
 import { ClientError } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import type { UpstreamSession } from '../target/open-upstream.js';
@@ -21,27 +23,27 @@ export interface Reconnected {
 }
 
 export async function reconnect(dialer: UpstreamDialer, params: ReadonlyMap<string, string>, tracker: SessionTracker,
-  replayTimeoutMs: number, signal: AbortSignal): Promise<Reconnected> {
-  const started = Date.now();
+  replayTimeoutMs: number, signal: AbortSignal, clock: Clock = systemClock): Promise<Reconnected> {
+  const started = clock.now();
   const delay = tracker.budget.takeDelay();
-  if (delay > 0) await abortableSleep(delay, signal);
+  if (delay > 0) await abortableSleep(clock, delay, signal);
   for (let attempt = 0; ; attempt++) {
     let up: UpstreamSession;
     try {
       up = await dialer.open(params, signal);
     } catch (err) {
       if (signal.aborted) throw err;
-      if (Date.now() - started > RECONNECT_WINDOW_MS) {
+      if (clock.now() - started > RECONNECT_WINDOW_MS) {
         throw err instanceof ClientError ? err : new ClientError({ code: SqlState.ConnectionFailure,
           message: 'the connection to Redshift was lost and could not be re-established',
           detail: err instanceof Error ? err.message : String(err), hint: 'Check the cluster and reconnect.' });
       }
-      await new Promise((r) => setTimeout(r, backoffMs(attempt, 200, 2_000)));
+      await abortableSleep(clock, backoffMs(attempt, 200, 2_000), signal);
       continue;
     }
     try {
       const rest = await replaySession(up.socket, tracker, replayTimeoutMs);
-      return { upstream: { ...up, leftover: Buffer.concat([up.leftover, rest]) }, attempts: attempt + 1, ms: Date.now() - started };
+      return { upstream: { ...up, leftover: Buffer.concat([up.leftover, rest]) }, attempts: attempt + 1, ms: clock.now() - started };
     } catch (err) {
       up.socket.destroy();
       throw new ClientError({ code: SqlState.ConnectionFailure,
@@ -52,18 +54,18 @@ export async function reconnect(dialer: UpstreamDialer, params: ReadonlyMap<stri
 }
 
 /** Waits, unless the session ends meanwhile (then rejects with the abort reason). */
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+function abortableSleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(signal.reason);
       return;
     }
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = (): void => {
-      clearTimeout(timer);
+      timer.cancel();
       reject(signal.reason);
     };
     signal.addEventListener('abort', onAbort, { once: true });

@@ -3,6 +3,7 @@
  */
 import type { TLSSocket } from 'node:tls';
 import type { SessionTracker } from '../healing/session-tracker.js';
+import type { Clock } from '../ops/clock.js';
 import type { ClientPort } from './client-port.js';
 
 export interface RelayEnd {
@@ -45,4 +46,6 @@ export interface RelayOptions {
    * withheld and a clean, idle connection is handed back in RelayEnd.kept. Needs a tracker.
    */
   readonly keepUpstream?: boolean | undefined;
+  /** The idle-release checks' timers (default: the system clock). */
+  readonly clock?: Clock | undefined;
 }

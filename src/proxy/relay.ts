@@ -6,6 +6,8 @@
  * the client is told (or whether the session is healed onto a new connection).
  */
 import type { TLSSocket } from 'node:tls';
+import { systemClock } from '../ops/clock.js';
+import type { Clock, Timer } from '../ops/clock.js';
 import { fatalFrame } from '../protocol/error-fields.js';
 import { TERMINATE } from '../protocol/frontend-messages.js';
 import { FrameBoundary } from './frame-boundary.js';
@@ -66,7 +68,8 @@ export class Relay {
   /** The held bytes start with a FATAL (the session is told, and the client sees it only if the connection stays). */
   private heldFatal = false;
   private fatalForwarded = false;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private idleTimer: Timer | undefined;
+  private readonly clock: Clock;
   private resolveDone!: (end: RelayEnd) => void;
   private readonly onClientData: (chunk: Buffer) => void;
   private readonly onUpstreamChunk = (chunk: Buffer): void => this.onUpstreamData(chunk);
@@ -86,6 +89,7 @@ export class Relay {
     this.upstream = upstream;
     this.tracker = tracker;
     this.keepUpstream = options.keepUpstream === true;
+    this.clock = options.clock ?? systemClock;
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
@@ -144,11 +148,9 @@ export class Relay {
       if (this.ended) return;
       if (this.activity === lastSeen && tracker.idle && !tracker.unhealable && this.release()) return;
       lastSeen = this.activity;
-      this.idleTimer = setTimeout(check, ms / 2);
-      this.idleTimer.unref();
+      this.idleTimer = this.clock.setTimeout(check, ms / 2);
     };
-    this.idleTimer = setTimeout(check, ms / 2);
-    this.idleTimer.unref();
+    this.idleTimer = this.clock.setTimeout(check, ms / 2);
   }
 
   /** Increases with every chunk relayed either way: lets an idle check see whether anything happened. */
@@ -253,7 +255,7 @@ export class Relay {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.holdTimer);
-    clearTimeout(this.idleTimer);
+    this.idleTimer?.cancel();
     const reusable = closedBy === 'client' && this.reusable();
     // The held message, if any, dies with the connection it announced (the session decides what the client hears).
     const held = this.held ? Buffer.concat(this.held) : undefined;

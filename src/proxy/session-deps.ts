@@ -1,6 +1,7 @@
 /**
  * What a session needs and what it reports when it ends.
  */
+import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
 import type { ListenerSecurity } from '../front-door/listener-security.js';
 import type { Target } from '../target/target.js';
@@ -28,6 +29,8 @@ export interface SessionDeps {
   readonly cancelKeys: CancelKeys;
   readonly limits: SessionLimits;
   readonly log: Logger;
+  /** Startup deadline, idle release and heal backoff run on it (default: the system clock). */
+  readonly clock?: Clock | undefined;
 }
 
 export interface SessionSummary {

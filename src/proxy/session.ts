@@ -5,6 +5,8 @@
  * into the stepper's events.
  */
 import type { Socket } from 'node:net';
+import { systemClock } from '../ops/clock.js';
+import type { Clock, Timer } from '../ops/clock.js';
 import { AUTHENTICATION_OK, backendKeyData, readyForQuery } from '../protocol/backend-messages.js';
 import { ClientError } from '../protocol/client-error.js';
 import { decodeErrorFields, fatalFrame } from '../protocol/error-fields.js';
@@ -32,9 +34,10 @@ export class Session {
   private before: SessionState['phase'] = INITIAL.phase;
   private readonly client: ClientPort;
   private readonly door: FrontDoor;
-  private readonly started = Date.now();
+  private readonly clock: Clock;
+  private readonly started: number;
   private readonly abort = new AbortController();
-  private startupTimer: NodeJS.Timeout;
+  private startupTimer: Timer;
   private relay: Relay | undefined;
   /** The upstream connection being relayed to (replaced by a heal). */
   private upstream: UpstreamSession | undefined;
@@ -53,6 +56,8 @@ export class Session {
   private resolveFinished!: (s: SessionSummary) => void;
 
   constructor(socket: Socket, private readonly deps: SessionDeps) {
+    this.clock = deps.clock ?? systemClock;
+    this.started = this.clock.now();
     this.client = new ClientPort(socket, { gone: (reason) => this.onClientGone(reason) });
     this.door = new FrontDoor(this.client, { security: deps.security, cancelKeys: deps.cancelKeys, dialer: deps.dialer,
       maxStartupPacket: deps.limits.maxStartupPacket, log: deps.log, clientAddress: this.client.address }, {
@@ -68,7 +73,7 @@ export class Session {
     this.finished = new Promise((resolve) => {
       this.resolveFinished = resolve;
     });
-    this.startupTimer = setTimeout(() => this.onStartupTimeout(), deps.limits.startupTimeoutMs);
+    this.startupTimer = this.clock.setTimeout(() => this.onStartupTimeout(), deps.limits.startupTimeoutMs);
     this.client.read((chunk) => this.door.push(chunk));
   }
 
@@ -120,7 +125,7 @@ export class Session {
   private onStartupTimeout(): void {
     // Held for an IAM Identity Center sign-in (--sign-in-wait bounds that wait itself): keep the login alive.
     if (this.current.phase === Phase.LoggingIn && this.deps.target.holdsLogins()) {
-      this.startupTimer = setTimeout(() => this.onStartupTimeout(), this.deps.limits.startupTimeoutMs);
+      this.startupTimer = this.clock.setTimeout(() => this.onStartupTimeout(), this.deps.limits.startupTimeoutMs);
       return;
     }
     this.dispatch({ type: 'startup-timeout', error: startupTimeout(this.current.phase, this.deps.limits.startupTimeoutMs) });
@@ -159,7 +164,7 @@ export class Session {
   }
 
   private startRelay(up: UpstreamSession, toUpstream: Buffer = this.drainEarly()): void {
-    clearTimeout(this.startupTimer);
+    this.startupTimer.cancel();
     const target = { upstreamKey: up.backendKey, endpoint: up.endpoint };
     if (!this.key) {
       this.tracker.startedWith(up.statusFrames);
@@ -175,7 +180,7 @@ export class Session {
     }
     this.upstream = up;
     const tracking = this.deps.limits.heal !== false;
-    const relay = new Relay({ client: this.client, upstream: up.socket, pending: { toUpstream, toClient: up.leftover },
+    const relay = new Relay({ clock: this.clock, client: this.client, upstream: up.socket, pending: { toUpstream, toClient: up.leftover },
       tracker: tracking ? this.tracker : undefined, idleReleaseMs: this.deps.limits.idleReleaseMs,
       // With a pooling dialer, a connection the client leaves cleanly serves the next client (tracking tells when).
       keepUpstream: tracking && this.deps.dialer.reuses });
@@ -234,7 +239,8 @@ export class Session {
   private async heal(cause: HealCause, reason: string, pending: Buffer): Promise<void> {
     this.client.pause();
     try {
-      const done = await reconnect(this.deps.healDialer, this.params, this.tracker, this.deps.limits.startupTimeoutMs, this.abort.signal);
+      const done = await reconnect(this.deps.healDialer, this.params, this.tracker, this.deps.limits.startupTimeoutMs, this.abort.signal,
+        this.clock);
       if (this.current.phase === Phase.Healing) {
         if (cause === 'lost') this.heals++;
         this.deps.log[cause === 'lost' ? 'info' : 'debug']({ client: this.client.address, user: this.summary.localUser, reason,
@@ -268,7 +274,7 @@ export class Session {
   }
 
   private finish(end?: RelayEnd): void {
-    clearTimeout(this.startupTimer);
+    this.startupTimer.cancel();
     // The connection ends with the session, as PostgreSQL closes it after Terminate; a client that only waits for
     // the close must see it.
     this.client.end();
@@ -278,7 +284,7 @@ export class Session {
     const working = this.before !== Phase.Relaying && this.before !== Phase.Released && this.before !== Phase.FailedTransaction
       && this.before !== Phase.SkippingToSync;
     if (working && !this.abort.signal.aborted) this.abort.abort(new Error('client went away'));
-    const durationMs = Date.now() - this.started;
+    const durationMs = this.clock.now() - this.started;
     if (this.key) {
       this.deps.log.info({ client: this.client.address, user: this.summary.localUser, dbUser: this.summary.dbUser,
         database: this.summary.database, application_name: this.summary.applicationName, durationMs,
