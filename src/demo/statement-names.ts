@@ -8,11 +8,11 @@
  * https://www.postgresql.org/docs/current/protocol-message-formats.html (Parse, Bind, Describe, Execute, Close)
  */
 
-const Parse = 0x50; // 'P': String statement, String query, …
-const Bind = 0x42; // 'B': String portal, String statement, …
-const Describe = 0x44; // 'D': Byte1 'S'|'P', String name
-const Close = 0x43; // 'C': Byte1 'S'|'P', String name
-const Execute = 0x45; // 'E': String portal, Int32 max rows
+import { FrontendCode } from '../protocol/codes.js';
+
+// Parse: String statement, String query, …; Bind: String portal, String statement, …; Describe and Close: Byte1
+// 'S'|'P', String name; Execute: String portal, Int32 max rows.
+const { Parse, Bind, Describe, Close, Execute } = FrontendCode;
 
 /** One C string of a message body: where it starts and ends (the index of its NUL). */
 interface Field {

@@ -28,9 +28,7 @@ export interface QueryResult {
   readonly command: string;
 }
 
-const RowDescription = 0x54; // 'T'
-const DataRow = 0x44; // 'D'
-const CommandComplete = 0x43; // 'C'
+const { RowDescription, DataRow, CommandComplete } = BackendCode;
 
 export class WireClient {
   private readonly reader = new FrameReader(64 * 1024 * 1024);

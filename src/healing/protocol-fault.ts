@@ -6,6 +6,7 @@
  * loss while a client message is only partly sent can never be healed: the rest of it has no connection to go to.
  */
 import { ClientError } from '../protocol/client-error.js';
+import { BackendCode } from '../protocol/codes.js';
 import { decodeErrorFields } from '../protocol/error-fields.js';
 import { SqlState } from '../protocol/sqlstate.js';
 
@@ -35,7 +36,7 @@ export function clientCausedLoss(evidence: LossEvidence, reason: string): Client
 }
 
 function firstFatal(held: Buffer | undefined): { code: string; message: string; detail?: string; hint?: string } | undefined {
-  if (!held || held.length < 5 || held[0] !== 0x45) return undefined;
+  if (!held || held.length < 5 || held[0] !== BackendCode.ErrorResponse) return undefined;
   const length = held.readInt32BE(1);
   if (length < 4 || held.length < 1 + length) return undefined;
   const e = decodeErrorFields(held.subarray(5, 1 + length));

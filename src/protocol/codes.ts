@@ -43,6 +43,10 @@ export const BackendCode = {
   CommandComplete: 0x43,
   /** 's' — PortalSuspended. */
   PortalSuspended: 0x73,
+  /** 'T' — RowDescription. */
+  RowDescription: 0x54,
+  /** 'D' — DataRow. */
+  DataRow: 0x44,
 } as const;
 
 /** Type bytes of frontend messages (client to server); the character in each comment. */
