@@ -8,7 +8,7 @@ import type { Config } from '../config/config.js';
 import { IdcToken } from '../credentials/idc-token.js';
 import { openUpstream } from '../target/open-upstream.js';
 import type { UpstreamSession } from '../target/open-upstream.js';
-import type { Step } from './check.js';
+import type { Step } from './check-step.js';
 import type { ProbeOptions, ProbeTarget } from './probe-target.js';
 import { simpleQuery } from './simple-query.js';
 

@@ -15,17 +15,14 @@ import { probeTarget } from './probe-target.js';
 import type { ProbeOptions, ProbeTarget } from './probe-target.js';
 import { simpleQuery } from './simple-query.js';
 import { idcSteps } from './check-idc.js';
+import type { Step } from './check-step.js';
 
 const QUERY = 'select current_user, version()';
 const QUERY_TIMEOUT_MS = 15_000;
 
 type Write = (line: string) => void;
 
-export interface Step {
-  readonly name: string;
-  /** Resolves with what was found; throws what went wrong. */
-  readonly run: () => Promise<string>;
-}
+export type { Step } from './check-step.js';
 
 /** message, then the fix and the detail when the error carries them (ClientError, QueryError). */
 function explain(err: unknown): string[] {

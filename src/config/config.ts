@@ -194,8 +194,9 @@ export interface Config {
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
+export { LOG_FORMATS } from '../ops/logger.js';
+import type { LogFormat } from '../ops/logger.js';
+export type { LogFormat } from '../ops/logger.js';
 
 export const DEFAULTS = {
   listen: '127.0.0.1:5439',

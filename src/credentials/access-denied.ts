@@ -6,7 +6,7 @@
  */
 import type { ClientErrorFields } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
-import type { HintContext } from './aws-error-hints.js';
+import type { HintContext } from './hint-context.js';
 
 export interface DeniedCall {
   readonly caller?: string | undefined;

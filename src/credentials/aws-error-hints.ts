@@ -9,27 +9,13 @@ import { ClientError } from '../protocol/client-error.js';
 import type { ClientErrorFields } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { accessDeniedFields } from './access-denied.js';
+import type { HintContext } from './hint-context.js';
 import { NewIdentityRateLimitedError, RateLimitedError } from './credential-cache.js';
 import { EndpointNotReadyError } from './endpoint-discovery.js';
 import { effectiveProfile, sharedFiles, triedSources } from './provider-chain-report.js';
 import { isThrottling } from './retry-policy.js';
 
-export interface HintContext {
-  /** e.g. "GetClusterCredentials". */
-  readonly action: string;
-  /** IAM action names needed, e.g. ["redshift:GetClusterCredentials"]. */
-  readonly iamActions: readonly string[];
-  /** Resource ARNs the call needs permission on (`<region>`/`<account-id>` where not known in advance). */
-  readonly resources: readonly string[];
-  readonly profile?: string | undefined;
-  readonly region?: string | undefined;
-  /** "cluster my-cluster" / "workgroup analytics". */
-  readonly targetName: string;
-  readonly endpointUrl?: string | undefined;
-  /** The DbUser requested (GetClusterCredentials only), for the policy's redshift:DbUser condition. */
-  readonly dbUser?: string | undefined;
-  readonly assumeRoleArn?: string | undefined;
-}
+export type { HintContext } from './hint-context.js';
 
 interface ErrorShape {
   name?: unknown;

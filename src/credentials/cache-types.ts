@@ -1,18 +1,13 @@
 /**
  * The credential cache's options, counters and refusals (the cache itself is credential-cache.ts).
  */
+import type { ApiCallEvent } from '../ops/api-call-event.js';
 import type { Clock } from '../ops/clock.js';
 import type { DbCredential } from './db-credential.js';
 
 export type Fetcher = (signal: AbortSignal) => Promise<DbCredential>;
 
-export interface ApiCallEvent {
-  readonly key: string;
-  readonly durationMs: number;
-  readonly ok: boolean;
-  readonly errorName?: string;
-  readonly background: boolean;
-}
+export type { ApiCallEvent } from '../ops/api-call-event.js';
 
 export interface CredentialCacheOptions {
   /** Attempts per fetch, the first included (default 5: a burst of 3–4 throttles is absorbed). */

@@ -11,7 +11,7 @@ import type { SignInTarget, TokenProvider } from '../signin/index.js';
 import { ClientError } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { IdcToken } from './idc-token.js';
-import type { IdcTokenSource } from './idc-token-source.js';
+import type { IdcTokenSource } from './idc-token-contract.js';
 
 /** The scope of a token Redshift accepts (the drivers' REDSHIFT_IDC_CONNECT_SCOPE). */
 export const REDSHIFT_SCOPE = 'redshift:connect';

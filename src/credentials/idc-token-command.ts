@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { ClientError } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { IdcToken } from './idc-token.js';
-import type { IdcTokenSource } from './idc-token-source.js';
+import type { IdcTokenSource } from './idc-token-contract.js';
 
 /** The lifetime assumed for a token that does not say (the drivers' DEFAULT_IDP_TOKEN_EXPIRY_IN_SEC). */
 const ASSUMED_LIFETIME_MS = 900_000;

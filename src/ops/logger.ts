@@ -7,9 +7,12 @@
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import pinoPretty from 'pino-pretty';
-import type { LogFormat } from '../config/config.js';
 
 export type { Logger };
+
+/** How log lines look: json lines, pretty lines, or auto (pretty on a terminal). */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 const REDACT = ['password', '*.password', 'DbPassword', '*.DbPassword', 'secretAccessKey', '*.secretAccessKey',
   'sessionToken', '*.sessionToken'];

@@ -4,7 +4,7 @@
  * connections, seconds to credential expiry) are computed at scrape time from the objects that own the state.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ApiCallEvent } from '../credentials/credential-cache.js';
+import type { ApiCallEvent } from './api-call-event.js';
 
 const PREFIX = 'redshift_auth_proxy_';
 

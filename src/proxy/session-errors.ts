@@ -4,7 +4,7 @@
 import { ClientError } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
 import { protocolError } from '../front-door/startup-checks.js';
-import type { Phase } from './session-stepper.js';
+import type { Phase } from './session-phase.js';
 
 /** The upstream connection of a session that is not healed (--no-heal) ended, and the server said nothing. */
 export function lostWithoutHealing(reason: string): ClientError {

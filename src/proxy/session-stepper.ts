@@ -16,27 +16,9 @@ import type { UpstreamSession } from '../target/open-upstream.js';
 import type { LossPlan } from '../healing/upstream-loss.js';
 import type { RelayEnd } from './relay.js';
 import { lostWithoutHealing } from './session-errors.js';
+import { Phase } from './session-phase.js';
 
-export const Phase = {
-  /** Encryption requests, cancel requests and the startup packet (front-door.ts). */
-  AwaitingStartup: 'awaiting-startup',
-  /** The client proves the listener's password (SCRAM-SHA-256). */
-  Authenticating: 'authenticating',
-  /** Credential, upstream connection and login; the client's early bytes wait. */
-  LoggingIn: 'logging-in',
-  /** Bytes move both ways (relay.ts). */
-  Relaying: 'relaying',
-  /** --idle-release gave the upstream connection back; the client's next bytes reopen one. */
-  Released: 'released',
-  /** The loss was reported inside an open extended batch: the client's messages are dropped up to its Sync. */
-  SkippingToSync: 'skipping-to-sync',
-  /** The loss rolled a transaction back: the proxy answers 25P02 until ROLLBACK. */
-  FailedTransaction: 'failed-transaction',
-  /** A new upstream connection is opened and the session's state replayed on it. */
-  Healing: 'healing',
-  Closed: 'closed',
-} as const;
-export type Phase = (typeof Phase)[keyof typeof Phase];
+export { Phase } from './session-phase.js';
 
 /** Why a new upstream connection is opened for a session that had one. */
 export type HealCause = 'lost' | 'reopen';

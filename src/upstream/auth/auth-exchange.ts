@@ -15,23 +15,9 @@ import { redshiftDigestResponse } from './redshift-digest.js';
 import { ScramSha256Client } from './scram-sha-256.js';
 
 export { UpstreamAuthError } from './auth-error.js';
+import type { LoginSecret, PasswordSecret, TokenSecret } from './login-secret.js';
 
-/** The temporary database user and password the proxy logs in to Redshift with. */
-export interface PasswordSecret {
-  readonly user: string;
-  readonly password: string;
-}
-
-/**
- * An IAM Identity Center access token (Redshift's own IdC login): the database user is whoever the token names, so
- * there is no user or password. `token` returns the value when the login writes it, nothing keeps a copy.
- */
-export interface TokenSecret {
-  readonly token: () => string;
-}
-
-/** What the login answers Redshift's authentication request with. */
-export type LoginSecret = PasswordSecret | TokenSecret;
+export type { LoginSecret, PasswordSecret, TokenSecret } from './login-secret.js';
 
 export interface AuthExchange {
   /** Answer one AuthenticationXXX request (code != 0); `body` is the message body after the int32 code. */

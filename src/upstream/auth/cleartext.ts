@@ -6,7 +6,7 @@
 import { cstring, message } from '../../protocol/builder.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import { UpstreamAuthError } from './auth-error.js';
-import type { PasswordSecret } from './auth-exchange.js';
+import type { PasswordSecret } from './login-secret.js';
 
 export function cleartextResponse(secret: PasswordSecret): Buffer {
   // A C string ends at the first NUL; a password containing one would be silently cut short.

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { cstring, message } from '../../protocol/builder.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import { BodyReader } from './body-reader.js';
-import type { PasswordSecret } from './auth-exchange.js';
+import type { PasswordSecret } from './login-secret.js';
 
 const SALT_LENGTH = 4;
 

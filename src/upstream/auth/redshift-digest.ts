@@ -20,7 +20,7 @@ import { bytes, int32, message } from '../../protocol/builder.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import { UpstreamAuthError } from './auth-error.js';
 import { BodyReader } from './body-reader.js';
-import type { PasswordSecret } from './auth-exchange.js';
+import type { PasswordSecret } from './login-secret.js';
 
 
 /** Algorithm numbers of the request. Both drivers also name 1 = scrypt, 2 = argon2 but implement neither. */

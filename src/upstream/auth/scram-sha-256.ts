@@ -15,7 +15,7 @@ import { createHash, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto
 import { bytes, cstring, int32, message } from '../../protocol/builder.js';
 import { FrontendCode } from '../../protocol/codes.js';
 import { UpstreamAuthError } from './auth-error.js';
-import type { PasswordSecret } from './auth-exchange.js';
+import type { PasswordSecret } from './login-secret.js';
 
 const MECHANISM = 'SCRAM-SHA-256';
 const MECHANISM_PLUS = 'SCRAM-SHA-256-PLUS';
