@@ -9,7 +9,7 @@
  * grows past its byte cap, tracking stops, its memory is released, and only statement counts are kept.
  */
 import { TxStatus } from '../protocol/codes.js';
-import { FrameScanner, MAX_INSPECTED_BODY } from './client-frame-scanner.js';
+import { FrameScanner, MAX_INSPECTED_BODY } from '../protocol/frame-scanner.js';
 import { HealBudget } from './heal-budget.js';
 import { ExpectationQueue } from './expectations.js';
 import type { Expectation } from './expectations.js';

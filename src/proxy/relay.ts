@@ -10,7 +10,7 @@ import { systemClock } from '../ops/clock.js';
 import type { Clock, Timer } from '../ops/clock.js';
 import { fatalFrame } from '../protocol/error-fields.js';
 import { TERMINATE } from '../protocol/frontend-messages.js';
-import { FrameBoundary } from './frame-boundary.js';
+import { FrameScanner } from '../protocol/frame-scanner.js';
 import { guardErrors, endUpstream } from '../upstream/end-upstream.js';
 import type { RelayEnd, RelayOptions } from './relay-types.js';
 
@@ -42,7 +42,7 @@ export const BATCH_LIMIT = 256 * 1024;
 
 export class Relay {
   readonly done: Promise<RelayEnd>;
-  readonly toClient: FrameBoundary;
+  readonly toClient: FrameScanner;
   private bytesToClient = 0;
   private bytesToUpstream = 0;
   private ended = false;
@@ -93,7 +93,8 @@ export class Relay {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
-    this.toClient = new FrameBoundary();
+    // One walk of the server's bytes: session tracking's scanner when tracking, else one that inspects nothing.
+    this.toClient = tracker?.fromServer ?? new FrameScanner({}, ignoreFrame);
     this.onClientData = (data: Buffer) => {
       this.tracker?.fromClient.observe(data);
       const chunk = this.keepUpstream && this.tracker?.terminated === true ? this.withholdTerminate(data) : data;
@@ -235,9 +236,8 @@ export class Relay {
     this.writeToClient(chunk);
   }
 
-  /** Writes relayed bytes the boundary tracker has already followed (session tracking reads them here). */
+  /** Writes relayed bytes the walker (and so session tracking) has already followed. */
   private writeToClient(chunk: Buffer): void {
-    this.tracker?.fromServer.observe(chunk);
     this.bytesToClient += chunk.length;
     if (chunk.length >= BATCH_CHUNK && !this.batching) {
       this.batching = true;
@@ -293,3 +293,5 @@ export class Relay {
     return this.upstream;
   }
 }
+
+const ignoreFrame = (): void => undefined;

@@ -1,8 +1,14 @@
 /**
- * Watches a relayed byte stream (either direction) for message boundaries without altering it. Only the 5-byte
- * headers are read for most messages; the bodies of the few messages session tracking must understand are
- * copied aside as they pass — up to a per-type limit — and handed over whole. The relayed chunks are never rebuilt.
+ * The one streaming walker of relayed bytes (either direction): follows message boundaries without altering or
+ * copying the stream. Only the 5-byte headers (type byte + int32 length, which counts itself) are read for most
+ * messages; the bodies of the types given an inspection limit — the few session tracking must understand — are
+ * handed over whole (a view into the chunk when they arrived in one, else copied aside up to the limit). The relay
+ * walks the server's bytes with it once (tracking's inspector rides along), and the client's. The relayed chunks
+ * are never rebuilt. (protocol/frame-reader.ts is the other reader: it buffers whole frames where the proxy
+ * itself answers.)
  */
+import { BackendCode } from './codes.js';
+
 
 /**
  * Called for each complete inspected message with its body as `data[start..end)` (a view into the observed chunk
@@ -27,6 +33,8 @@ export class FrameScanner {
   private bodyLength = 0;
   /** Body limit per type byte, -1 where the type is not inspected (a table: this runs for every relayed message). */
   private readonly limits = new Int32Array(256).fill(-1);
+  /** Complete messages followed so far. */
+  frames = 0;
 
   constructor(limits: InspectLimits, private readonly onFrame: FrameHandler) {
     for (const [type, max] of Object.entries(limits)) this.limits[type.charCodeAt(0)] = max;
@@ -37,10 +45,16 @@ export class FrameScanner {
     return this.remaining === 0 && this.headerFill === 0;
   }
 
-  observe(chunk: Buffer): void {
+  /**
+   * Follows `chunk`. With `stopAtError`, stops where an ErrorResponse starts (at a message boundary, its type byte
+   * inside this chunk) and returns that offset, having followed only the bytes before it — the relay holds an error
+   * back from there to see whether it is a FATAL announcing the connection's end. Returns -1 when it followed all.
+   */
+  observe(chunk: Buffer, stopAtError = false): number {
     let i = 0;
     const n = chunk.length;
     while (i < n) {
+      if (stopAtError && this.remaining === 0 && this.headerFill === 0 && chunk[i] === BackendCode.ErrorResponse) return i;
       if (this.remaining > 0) {
         const take = Math.min(this.remaining, n - i);
         if (this.body) {
@@ -70,6 +84,7 @@ export class FrameScanner {
         this.start(this.header[0] as number, this.header.readInt32BE(1));
       }
     }
+    return -1;
   }
 
   private start(type: number, length: number, chunk?: Buffer, bodyAt = 0): void {
@@ -93,6 +108,7 @@ export class FrameScanner {
   }
 
   private complete(): void {
+    this.frames++;
     if (!this.inspecting) return;
     if (this.viewedAt >= 0) {
       const chunk = this.viewedChunk as Buffer;
