@@ -15,69 +15,19 @@
  * - PKCE: only `S256`; the verifier must hash (SHA-256, base64url without padding) to the challenge (RFC 7636 §4.6).
  * - A refresh token is used once: the answer carries a new one and the old one stops working (rotation). A used or
  *   revoked refresh token is `InvalidGrantException`.
- * The browser pages (/authorize, /device) live in sso-oidc-pages.ts; this file holds the state both share.
+ * The browser pages (/authorize, /device) live in sso-oidc-pages.ts, the records kept and their pure checks in
+ * sso-oidc-records.ts; this file is the service both pages and the wire (sso-oidc-wire.ts) call.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { ApiFault } from './faults.js';
 import { invalidGrant, invalidRequest } from './sso-oidc-members.js';
 import type { Members } from './sso-oidc-members.js';
+import { CLIENT_LIFETIME_S, CODE_LIFETIME_MS, DEVICE_GRANT, code4, pkceMatches, redirectMatches, splitScopes } from './sso-oidc-records.js';
+import type { AuthorizationRequest, Client, CodeGrant, DeviceGrant, Grant, TokenAnswer, TokenRecord } from './sso-oidc-records.js';
 import type { IdentityCenterConfig, IssuedToken, SsoUserConfig } from './types.js';
 
-const CLIENT_LIFETIME_S = 90 * 86_400;
-const CODE_LIFETIME_MS = 5 * 60_000;
-export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-
-interface Client {
-  readonly id: string;
-  readonly secret: string;
-  readonly scopes: readonly string[];
-  readonly grantTypes: readonly string[];
-  readonly redirectUris: readonly string[];
-  readonly expiresAt: number;
-}
-
-/** What an /authorize page was asked for, kept server-side while the person decides. */
-export interface AuthorizationRequest {
-  readonly id: string;
-  readonly clientId: string;
-  readonly redirectUri: string;
-  readonly state: string;
-  readonly codeChallenge: string;
-  readonly scopes: readonly string[];
-}
-
-interface Grant {
-  readonly clientId: string;
-  readonly user: SsoUserConfig;
-  readonly scopes: readonly string[];
-}
-
-interface CodeGrant extends Grant {
-  readonly redirectUri: string;
-  readonly codeChallenge: string;
-  readonly expiresAt: number;
-}
-
-interface DeviceGrant {
-  readonly clientId: string;
-  readonly userCode: string;
-  readonly scopes: readonly string[];
-  readonly expiresAt: number;
-  interval: number;
-  lastPoll: number;
-  decision?: { readonly user: SsoUserConfig } | 'denied';
-}
-
-interface TokenRecord extends IssuedToken {
-  readonly family: string;
-}
-
-export interface TokenAnswer {
-  readonly accessToken: string;
-  readonly tokenType: 'Bearer';
-  readonly expiresIn: number;
-  readonly refreshToken?: string;
-}
+export { DEVICE_GRANT } from './sso-oidc-records.js';
+export type { AuthorizationRequest, TokenAnswer } from './sso-oidc-records.js';
 
 export class IdentityCenterOidc {
   /** Approvals given in a browser page (authorization code or device code), for tests counting sign-ins. */
@@ -235,7 +185,7 @@ export class IdentityCenterOidc {
     if (!grant || grant.clientId !== client.id || grant.expiresAt <= Date.now()) throw invalidGrant('the authorization code is invalid or expired');
     if (input.string('redirectUri') !== grant.redirectUri) throw invalidGrant('redirectUri does not match the authorization request');
     const verifier = input.string('codeVerifier') ?? '';
-    if (createHash('sha256').update(verifier).digest('base64url') !== grant.codeChallenge) {
+    if (!pkceMatches(verifier, grant.codeChallenge)) {
       throw invalidGrant('the code verifier does not match the code challenge');
     }
     return this.issue(client, grant, randomUUID());
@@ -306,26 +256,4 @@ export class IdentityCenterOidc {
   private userNamed(userName: string | undefined): SsoUserConfig {
     return this.config.users.find((u) => u.userName === userName) ?? this.defaultUser();
   }
-}
-
-/** RFC 8252 §7.3: for a loopback redirect the port is whatever the app bound; everything else must be equal. */
-function redirectMatches(registered: string, actual: string): boolean {
-  try {
-    const r = new URL(registered);
-    const a = new URL(actual);
-    const loopback = r.hostname === '127.0.0.1' || r.hostname === '[::1]' || r.hostname === 'localhost';
-    return r.protocol === a.protocol && r.hostname === a.hostname && r.pathname === a.pathname && (loopback || r.port === a.port);
-  } catch {
-    return false;
-  }
-}
-
-function splitScopes(values: readonly string[]): string[] {
-  return values.flatMap((v) => v.split(/[\s,]+/)).filter((s) => s !== '');
-}
-
-/** Four letters of a user code, from an alphabet without look-alikes (no 0/O, 1/I). */
-function code4(): string {
-  const alphabet = 'BCDFGHJKLMNPQRSTVWXZ';
-  return [...randomBytes(4)].map((b) => alphabet[b % alphabet.length]).join('');
 }
