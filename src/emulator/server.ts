@@ -15,39 +15,25 @@ import { ControlPlane } from './actions.js';
 import type { CallContext } from './actions.js';
 import { ApiFault, authFault, injectedFault } from './faults.js';
 import { header, readBody, send, sleep } from './http.js';
-import { JSON_SERVICE, dispatchJson, jsonErrorBody, readJsonRequest } from './json-protocol.js';
-import type { JsonRequest } from './json-protocol.js';
-import { QUERY_SERVICE, dispatchQuery, queryErrorXml, readQueryRequest } from './query-protocol.js';
-import type { QueryRequest } from './query-protocol.js';
+import { dispatchJson, jsonErrorBody } from './json-protocol.js';
+import { dispatchQuery, queryErrorXml } from './query-protocol.js';
+import { decodeRequest, knownAction, paramsOf, serviceOf } from './request-routing.js';
+import type { Decoded } from './request-routing.js';
 import { verifySigV4 } from './sigv4.js';
 import { SSO_PATH, SsoPortal } from './sso-portal.js';
 import { IdentityCenterOidc } from './sso-oidc.js';
 import { answerIdentityCenter } from './sso-oidc-wire.js';
-import { STS_SERVICE, STS_VERSION, SecurityTokenService } from './sts.js';
+import { STS_SERVICE, SecurityTokenService } from './sts.js';
 import { Actions } from './types.js';
 import type {
   ActionName, CallRecord, Emulator, EmulatorOptions, IdentityCenterHandle, Injection, Principal, Protocol, Unavailability,
 } from './types.js';
-
-/** Which actions each service carries; a Query request for `GetCredentials` is an unknown action, as at AWS. */
-const ACTIONS_BY_SERVICE: Readonly<Record<string, readonly ActionName[]>> = {
-  [QUERY_SERVICE]: [Actions.GetClusterCredentials, Actions.GetClusterCredentialsWithIAM, Actions.DescribeClusters],
-  [JSON_SERVICE]: [Actions.GetCredentials, Actions.GetWorkgroup],
-  [STS_SERVICE]: [Actions.AssumeRole, Actions.AssumeRoleWithWebIdentity, Actions.GetCallerIdentity],
-};
-
-/** Parameter names whose values never go into the call log. */
-const SECRET_NAME = /password|secret|token|signature/i;
 
 export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
   const emulator = new EmulatorServer(options);
   await emulator.listen();
   return emulator;
 }
-
-type Decoded =
-  | { readonly protocol: 'query'; readonly request: QueryRequest }
-  | { readonly protocol: 'json'; readonly request: JsonRequest; readonly target: string };
 
 interface PendingInjection {
   readonly injection: Injection;
@@ -181,14 +167,12 @@ class EmulatorServer implements Emulator {
       if (this.answerIdentityCenter(req, res, url, body.toString('utf8'), requestId)) return;
       if (req.method !== 'POST') throw new ApiFault('MethodNotAllowed', 405, `${req.method ?? ''} is not allowed; use POST.`);
       const text = body.toString('utf8');
-      decoded = target !== undefined
-        ? { protocol: 'json', request: readJsonRequest(target, text), target }
-        : { protocol: 'query', request: readQueryRequest(text) };
+      decoded = decodeRequest(target, text);
       // "Down" as an overloaded endpoint: an answer, but not a call the API served, so it is not counted.
       if (this.unavailable === '503') throw injectedFault(protocol, 'ServiceUnavailable');
       const action = decoded.request.action;
       const service = serviceOf(decoded);
-      const known = ACTIONS_BY_SERVICE[service]?.find((a) => a === action);
+      const known = knownAction(decoded, service);
       if (known !== undefined) this.calls[known]++;
 
       if (this.delayMs > 0) await sleep(this.delayMs, this.closing.signal);
@@ -283,31 +267,8 @@ function zeroCounts(): Record<ActionName, number> {
   return Object.fromEntries(Object.values(Actions).map((a) => [a, 0])) as Record<ActionName, number>;
 }
 
-/**
- * At AWS each service has its own host; here one listener serves all three, told apart as their SDK clients send
- * them: JSON 1.1 is `redshift-serverless`, a Query request of STS's API version is `sts`, other Query is `redshift`.
- */
-function serviceOf(decoded: Decoded): string {
-  if (decoded.protocol === 'json') return JSON_SERVICE;
-  return decoded.request.params.get('Version') === STS_VERSION ? STS_SERVICE : QUERY_SERVICE;
-}
-
 /** A failure of the emulator itself is AWS's InternalFailure, and its message goes to the log, not the client. */
 function internalFault(protocol: Protocol, err: unknown, log: ((line: string) => void) | undefined): ApiFault {
   log?.(`emulator: internal error: ${err instanceof Error ? err.message : String(err)}`);
   return injectedFault(protocol, 'InternalFailure');
-}
-
-function paramsOf(decoded: Decoded): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (decoded.protocol === 'query') {
-    for (const [key, value] of decoded.request.params) {
-      if (key !== 'Action' && key !== 'Version') out[key] = SECRET_NAME.test(key) ? '[redacted]' : value;
-    }
-  } else {
-    for (const [key, value] of Object.entries(decoded.request.input)) {
-      out[key] = SECRET_NAME.test(key) ? '[redacted]' : value;
-    }
-  }
-  return out;
 }
