@@ -7,6 +7,9 @@
  * section of docs/PERFORMANCE.md. With --profile, runs one workload through the proxy under `node --cpu-prof`
  * and prints where its CPU time went instead. With --only connect, runs the connect-latency workload alone (every
  * path, --rounds rounds, order rotated) and prints its p50/p99 without touching docs/PERFORMANCE.md.
+ * With --rtt MS [--api-latency MS], runs the network-distance table instead (scripts/bench/distance.ts: the
+ * upstream behind a delay forwarder, the emulator answering each AWS call after the latency) and skips the
+ * loopback rounds; it prints the table and does not touch docs/PERFORMANCE.md.
  * Exit codes: 0 done, 1 failed, 2 bad usage, 130 on SIGINT.
  */
 import { existsSync } from 'node:fs';
@@ -15,6 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatSummary, summarizeProfile } from './cpu-profile.js';
+import { runDistance } from './distance.js';
 import { proxySupportsWarm } from './proxy-process.js';
 import { nameValues, table, targets, writePerformanceDoc } from './report.js';
 import type { RunInfo } from './report.js';
@@ -48,6 +52,9 @@ async function main(argv: string[]): Promise<number> {
       profile: { type: 'string' },
       'proxy-args': { type: 'string', default: '' },
       only: { type: 'string' },
+      rtt: { type: 'string' },
+      'api-latency': { type: 'string' },
+      warm: { type: 'string' },
     } }).values;
   } catch (err) {
     say(`bench: ${(err as Error).message}`);
@@ -75,6 +82,24 @@ async function main(argv: string[]): Promise<number> {
   const bulkMb = flags.quick ? 50 : 200;
   // Extra proxy flags for both proxy paths (e.g. --no-heal to measure what session tracking costs).
   const proxyArgs = (flags['proxy-args'] ?? '').split(/\s+/).filter(Boolean);
+  if (flags.rtt !== undefined || flags['api-latency'] !== undefined) {
+    const rttMs = Number(flags.rtt ?? Number.NaN);
+    const apiLatencyMs = Number(flags['api-latency'] ?? 0);
+    const warmSpares = Number(flags.warm ?? 4);
+    if (!(rttMs >= 0 && apiLatencyMs >= 0 && Number.isInteger(warmSpares) && warmSpares > 0)) {
+      say('bench: --rtt (required with --api-latency) and --api-latency take milliseconds, --warm a positive whole number');
+      return 2;
+    }
+    if (!(await proxySupportsWarm())) {
+      say('bench: this build of the proxy has no --warm; the network-distance table needs it');
+      return 1;
+    }
+    say(`bench: network distance, ${rttMs} ms round trip, ${apiLatencyMs} ms per API call (loopback rounds skipped)`);
+    const text = await runDistance({ rttMs, apiLatencyMs, warm: warmSpares, proxyArgs, say,
+      connects: flags.rounds !== undefined ? rounds * 10 : flags.quick ? 15 : 40, bursts: flags.quick ? 3 : 5, bulkRuns: flags.quick ? 3 : 9 });
+    process.stdout.write(`\n$ npm run bench -- ${argv.join(' ')}   (${new Date().toISOString()})\n\n${text}\n`);
+    return 0;
+  }
   const work = await mkdtemp(path.join(tmpdir(), 'rap-bench-'));
   const loadAtStart = loadavg()[0] ?? 0;
   const o: RoundOptions = {

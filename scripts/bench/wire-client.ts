@@ -21,6 +21,10 @@ export interface WireTarget {
 export interface WireSession {
   /** Milliseconds from the start of the TCP connect to ReadyForQuery. */
   readonly ms: number;
+  /** Milliseconds from the start of the TCP connect to the ReadyForQuery after `query` (= ms without one). */
+  readonly totalMs: number;
+  /** Runs a simple query, reading (and dropping) its rows; resolves with the milliseconds until ReadyForQuery. */
+  query(sql: string): Promise<number>;
   /** Sends Terminate and closes. */
   close(): void;
 }
@@ -46,6 +50,7 @@ export interface OpenOptions {
 export async function openSession(t: WireTarget, { timeoutMs = 15_000, query }: OpenOptions = {}): Promise<WireSession> {
   const started = performance.now();
   let ms = 0;
+  let totalMs = 0;
   let socket: net.Socket = net.connect({ host: t.host, port: t.port, noDelay: true });
   const timer = setTimeout(() => socket.destroy(new Error(`login to ${t.host}:${t.port} took over ${timeoutMs} ms`)), timeoutMs);
   try {
@@ -61,6 +66,7 @@ export async function openSession(t: WireTarget, { timeoutMs = 15_000, query }: 
       socket.write(queryMessage(query));
       await untilReady(socket, t);
     }
+    totalMs = performance.now() - started;
   } catch (err) {
     socket.destroy();
     throw err;
@@ -70,7 +76,13 @@ export async function openSession(t: WireTarget, { timeoutMs = 15_000, query }: 
   // Idle from here on: whatever else arrives (a NOTICE, a shutdown message) is read and dropped.
   socket.on('data', () => undefined);
   socket.on('error', () => undefined);
-  return { ms, close: () => socket.end(TERMINATE) };
+  const runQuery = async (sql: string): Promise<number> => {
+    const begun = performance.now();
+    socket.write(queryMessage(sql));
+    await untilReady(socket, t);
+    return performance.now() - begun;
+  };
+  return { ms, totalMs, query: runQuery, close: () => socket.end(TERMINATE) };
 }
 
 async function startTls(socket: net.Socket, opts: { ca: string; servername: string }): Promise<tls.TLSSocket> {
