@@ -7,13 +7,19 @@
  * cannot prove (set_config(), DO, CALL, LISTEN, SET ROLE, temporary tables, unknown statements, answers that do
  * not fit the queue) makes the session non-healable; when even a reset could not undo it, or the tracked state
  * grows past its byte cap, tracking stops, its memory is released, and only statement counts are kept.
+ * This file reads the messages and keeps the queue; what is kept lives in tracked-settings.ts and
+ * prepared-statements.ts, what a confirmed statement does in confirmed-statement.ts.
  */
-import { TxStatus } from '../protocol/codes.js';
+import { BackendCode, CloseTarget, FrontendCode, TxStatus } from '../protocol/codes.js';
 import { FrameScanner, MAX_INSPECTED_BODY } from '../protocol/frame-scanner.js';
 import { HealBudget } from './heal-budget.js';
 import { ExpectationQueue } from './expectations.js';
 import type { Expectation } from './expectations.js';
-import { classifyText } from './classify-text.js';
+import { applyConfirmed } from './confirmed-statement.js';
+import { cstringAt, nameValue, zeroAt } from './message-fields.js';
+import { PreparedStatements } from './prepared-statements.js';
+import { IDENTITY_REPORTED, SETTABLE_REPORTED, readableEncoding } from './reported-parameters.js';
+import { StatementClassifier } from './statement-classifier.js';
 import { OTHER, asciiLower, tagFits } from './statement-kinds.js';
 import type { StatementKind } from './statement-kinds.js';
 import { TrackedSettings } from './tracked-settings.js';
@@ -28,13 +34,6 @@ export const DEFAULT_MAX_TRACKED_BYTES = 1024 * 1024;
 
 const CLIENT_LIMITS = { Q: MAX_INSPECTED_BODY, P: MAX_INSPECTED_BODY, B: 1024, E: 1024, C: 1024, D: 0, S: 0, F: 0, X: 0, H: 0 };
 const SERVER_LIMITS = { C: 1024, S: 8192, E: 0, V: 0, Z: 1, '1': 0, '3': 0, I: 0, s: 0 };
-/** Reported settings a SET can restore; others (server_version, in_hot_standby…) are not the session's. */
-const SETTABLE_REPORTED = new Set(['application_name', 'client_encoding', 'datestyle', 'intervalstyle', 'timezone',
-  'standard_conforming_strings', 'default_transaction_read_only', 'search_path', 'scram_iterations']);
-const IDENTITY_REPORTED = new Set(['session_authorization', 'is_superuser']);
-/** Client encodings in which every byte below 0x80 is that ASCII character (so quotes and `;` are what they seem). */
-const ASCII_SAFE = /^(?:UTF8|UNICODE|SQL_ASCII|LATIN\d+|ISO_?8859_?\d+|WIN\d+|EUC_\w+|KOI8\w?|MULE_INTERNAL|ISO_8859_\d+)$/i;
-
 export class SessionTracker {
   /** Messages sent that will each be answered by one ReadyForQuery. */
   inFlight = 0;
@@ -49,15 +48,7 @@ export class SessionTracker {
   /** Tracking stopped (unprovable state or the byte cap): only statement counts are kept. */
   private counting = false;
   private readonly settings = new TrackedSettings();
-  private readonly sqlPrepared = new Map<string, string>();
-  private sqlPreparedBytes = 0;
-  /** Protocol-level Parse messages of named statements the server accepted, whole frames, by name. */
-  private readonly parsed = new Map<string, Buffer>();
-  private parsedBytes = 0;
-  /** What each statement and portal does when executed (named ones by name, '' the unnamed). */
-  private readonly statementKinds = new Map<string, StatementKind>();
-  private readonly portalKinds = new Map<string, StatementKind>();
-  private kindBytes = 0;
+  private readonly prepared = new PreparedStatements();
   private readonly queue = new ExpectationQueue();
   /**
    * Extended-protocol messages were sent since the last Sync: a batch is open, and after an error the server would
@@ -69,8 +60,7 @@ export class SessionTracker {
   /** standard_conforming_strings as last reported (undefined: not reported; statements must lex alike both ways). */
   private scs: boolean | undefined;
   private readonly initial = new Map<string, string>();
-  /** The last text classified and its kinds: dashboards and drivers send the same statements again and again. */
-  private last: { readonly bytes: Buffer; readonly scs: boolean | undefined; readonly kinds: StatementKind[] | undefined } | undefined;
+  private readonly classifier = new StatementClassifier();
   /** How often this session may still be healed. */
   readonly budget = new HealBudget();
   readonly fromClient = new FrameScanner(CLIENT_LIMITS, (type, data, start, end) => this.onClientFrame(type, data, start, end));
@@ -90,7 +80,7 @@ export class SessionTracker {
 
   /** Bytes of state held for this session: what the cap bounds. */
   get trackedBytes(): number {
-    return this.settings.bytes + this.parsedBytes + this.kindBytes + this.queue.bytes + this.sqlPreparedBytes;
+    return this.settings.bytes + this.prepared.bytes + this.queue.bytes;
   }
 
   /** The ParameterStatus frames of the login: the values a fresh connection starts with. */
@@ -106,7 +96,7 @@ export class SessionTracker {
 
   /** For callers that see ReadyForQuery themselves (tests). */
   readyForQuery(status: number): void {
-    this.onServerFrame(0x5a, Buffer.from([status]), 0, 1);
+    this.onServerFrame(BackendCode.ReadyForQuery, Buffer.from([status]), 0, 1);
   }
 
   /** The loss of a connection inside a transaction rolled it back: what it changed is gone. */
@@ -118,7 +108,7 @@ export class SessionTracker {
 
   /** Statements that rebuild the session on a new connection: one simple Query text (may be empty), as bytes. */
   replayQuery(): Buffer {
-    const text = [...this.settings.replayStatements(), ...this.sqlPrepared.values()].join(';\n');
+    const text = [...this.settings.replayStatements(), ...this.prepared.sqlTexts()].join(';\n');
     return Buffer.from(text, 'latin1');
   }
 
@@ -129,34 +119,34 @@ export class SessionTracker {
 
   /** Names of the prepared statements the session holds: protocol-level (Parse) and SQL-level (PREPARE). */
   preparedNames(): { readonly protocol: readonly string[]; readonly sql: readonly string[] } {
-    return { protocol: [...this.parsed.keys()], sql: [...this.sqlPrepared.keys()] };
+    return this.prepared.names();
   }
 
   /** Whole Parse frames to resend for named prepared statements. */
   replayParses(): Buffer[] {
-    return [...this.parsed.values()];
+    return this.prepared.parseFrames();
   }
 
   private onClientFrame(type: number, body: Buffer | undefined, start: number, end: number): void {
     switch (type) {
-      case 0x51: // 'Q'
+      case FrontendCode.Query:
         this.inFlight++;
         if (this.counting) return;
         if (this.extOpen) return this.unprovable('simple and extended queries mixed without Sync', false);
         if (!body) return this.unprovable('a statement too large to inspect', false);
         this.onQuery(body, start, Math.max(start, end - 1));
         return;
-      case 0x53: // 'S' Sync
+      case FrontendCode.Sync:
         this.inFlight++;
         this.extOpen = false;
         this.skipping = false;
         if (!this.counting) this.push(READY);
         return;
-      case 0x46: // 'F' FunctionCall: what the function did is unknown once it ran (FunctionCallResponse)
+      case FrontendCode.FunctionCall: // what the function did is unknown once it ran (FunctionCallResponse)
         this.inFlight++;
         if (!this.counting) this.push(READY);
         return;
-      case 0x58: // 'X'
+      case FrontendCode.Terminate:
         this.terminated = true;
         return;
       default:
@@ -164,25 +154,23 @@ export class SessionTracker {
     }
     this.extOpen = true;
     if (this.counting || this.skipping) return;
-    if (type === 0x44 || type === 0x48) return; // Describe, Flush: nothing to keep
+    if (type === FrontendCode.Describe || type === FrontendCode.Flush) return; // nothing to keep
     if (!body) return this.unprovable('a statement too large to inspect', false);
-    if (type === 0x50) this.onParse(body, start, end);
-    else if (type === 0x42) { // Bind: portal, statement
+    if (type === FrontendCode.Parse) this.onParse(body, start, end);
+    else if (type === FrontendCode.Bind) { // portal, statement
       const portalEnd = zeroAt(body, start, end);
-      const portal = cstringAt(body, start, end);
-      const statement = cstringAt(body, portalEnd + 1, end);
-      this.setKind(this.portalKinds, portal, this.statementKinds.get(statement) ?? OTHER);
-    } else if (type === 0x45) { // Execute
-      const kind = this.portalKinds.get(cstringAt(body, start, end)) ?? OTHER;
+      this.prepared.binding(cstringAt(body, start, end), cstringAt(body, portalEnd + 1, end));
+    } else if (type === FrontendCode.Execute) {
+      const kind = this.prepared.portalKind(cstringAt(body, start, end));
       this.push(kind === OTHER ? STMT_OTHER : { t: 'stmt', kind });
-    } else if (type === 0x43) { // Close: 'S' statement or 'P' portal, then the name
+    } else if (type === FrontendCode.Close) { // 'S' statement or 'P' portal, then the name
       const name = cstringAt(body, start + 1, end);
-      this.push({ t: 'close', ...(body[start] === 0x53 ? { statement: name } : {}) });
+      this.push({ t: 'close', ...(body[start] === CloseTarget.Statement ? { statement: name } : {}) });
     }
   }
 
   private onQuery(data: Buffer, start: number, end: number): void {
-    const kinds = this.classify(data, start, end);
+    const kinds = this.classifier.kinds(data, start, end, this.scs);
     if (kinds === undefined) return this.unprovable('a statement that reads differently with standard_conforming_strings on and off', false);
     if (kinds.length === 0) this.push(STMT_OTHER); // answered by EmptyQueryResponse
     else if (kinds.length === 1 && kinds[0] === OTHER) this.push(STMT_OTHER);
@@ -193,32 +181,22 @@ export class SessionTracker {
   private onParse(body: Buffer, start: number, end: number): void {
     const nameEnd = zeroAt(body, start, end);
     const name = cstringAt(body, start, end);
-    const kinds = this.classify(body, nameEnd + 1, zeroAt(body, nameEnd + 1, end));
+    const kinds = this.classifier.kinds(body, nameEnd + 1, zeroAt(body, nameEnd + 1, end), this.scs);
     if (kinds === undefined) return this.unprovable('a statement that reads differently with standard_conforming_strings on and off', false);
     const kind = kinds[0] ?? OTHER;
-    this.setKind(this.statementKinds, name, kind);
+    this.prepared.parsing(name, kind);
     let frame: Buffer | undefined;
     if (name.length > 0) {
       frame = Buffer.allocUnsafe(5 + end - start);
-      frame[0] = 0x50;
+      frame[0] = FrontendCode.Parse;
       frame.writeInt32BE(4 + end - start, 1);
       body.copy(frame, 5, start, end);
     }
     this.push(name === '' && kind === OTHER ? PARSE_UNNAMED_OTHER : { t: 'parse', name, kind, frame });
   }
 
-  /** Statement kinds of a Query or Parse text (the client's bytes), reusing the last answer for the same bytes. */
-  private classify(data: Buffer, start: number, end: number): StatementKind[] | undefined {
-    const last = this.last;
-    if (last && last.scs === this.scs && last.bytes.length === end - start
-      && data.compare(last.bytes, 0, last.bytes.length, start, end) === 0) return last.kinds;
-    const kinds = classifyText(data.toString('latin1', start, end), this.scs);
-    this.last = end - start <= 4096 ? { bytes: Buffer.from(data.subarray(start, end)), scs: this.scs, kinds } : undefined;
-    return kinds;
-  }
-
   private onServerFrame(type: number, body: Buffer | undefined, start: number, end: number): void {
-    if (type === 0x5a) { // 'Z' ReadyForQuery
+    if (type === BackendCode.ReadyForQuery) {
       this.status = body?.[start] ?? TxStatus.Idle;
       if (this.inFlight > 0) this.inFlight--;
       if (this.counting) return;
@@ -227,37 +205,32 @@ export class SessionTracker {
       this.settings.ready(this.status === TxStatus.Idle);
       return;
     }
-    if (type === 0x45) return this.onError();
+    if (type === BackendCode.ErrorResponse) return this.onError();
     if (this.counting) return;
     switch (type) {
-      case 0x43: return this.onCommandComplete(body ? cstringAt(body, start, end) : '');
-      case 0x49: case 0x73: { // EmptyQueryResponse, PortalSuspended
+      case BackendCode.CommandComplete: return this.onCommandComplete(body ? cstringAt(body, start, end) : '');
+      case BackendCode.EmptyQueryResponse: case BackendCode.PortalSuspended: {
         const e = this.queue.peek();
         if (e?.t === 'run' && --e.n > 0) return;
         if (e?.t !== 'stmt' && e?.t !== 'run') return this.unprovable('answers the proxy could not match to statements', false);
         this.queue.shift();
         return;
       }
-      case 0x31: { // ParseComplete
+      case BackendCode.ParseComplete: {
         const e = this.queue.shift();
         if (e?.t !== 'parse') return this.unprovable('answers the proxy could not match to statements', false);
-        if (e.frame) {
-          const old = this.parsed.get(e.name);
-          if (old) this.parsedBytes -= old.length;
-          this.parsed.set(e.name, e.frame);
-          this.parsedBytes += e.frame.length;
-        }
+        if (e.frame) this.prepared.accepted(e.name, e.frame);
         return this.checkCap();
       }
-      case 0x33: { // CloseComplete
+      case BackendCode.CloseComplete: {
         const e = this.queue.shift();
         if (e?.t !== 'close') return this.unprovable('answers the proxy could not match to statements', false);
-        if (e.statement !== undefined) this.forgetStatement(e.statement);
+        if (e.statement !== undefined) this.prepared.closed(e.statement);
         return;
       }
-      case 0x56: // FunctionCallResponse: a function ran by its OID (set_config's, say); its effect cannot be proven
+      case BackendCode.FunctionCallResponse: // a function ran by its OID (set_config's, say); its effect cannot be proven
         return this.unprovable('a function call', false);
-      case 0x53: // ParameterStatus
+      case BackendCode.ParameterStatus:
         if (body) this.onParameterStatus(...nameValue(body, start, end));
         return;
       default:
@@ -277,30 +250,8 @@ export class SessionTracker {
     }
     else return this.unprovable('answers the proxy could not match to statements', false);
     if (!tagFits(kind, tag)) return this.unprovable(`an answer (${tag.split(' ')[0] ?? ''}) that does not fit its statement`, false);
-    const s = this.settings;
-    switch (kind.k) {
-      case 'other': case 'local': return;
-      case 'setting': s.change({ op: 'set', key: kind.key, text: kind.text }); break;
-      case 'reset': s.change({ op: 'reset', key: kind.key }); break;
-      case 'reset-all': s.change({ op: 'reset-all' }); break;
-      case 'begin': s.begin(); return;
-      case 'commit': if (tag.startsWith('ROLLBACK')) s.rollback(kind.chain); else s.commit(kind.chain); return;
-      case 'rollback': s.rollback(kind.chain); return;
-      case 'rollback-to': s.rollbackTo(kind.savepoint); return;
-      case 'savepoint': s.savepoint(kind.name); return;
-      case 'release': s.release(kind.name); return;
-      case 'prepare': this.forgetSqlPrepared(kind.name); this.sqlPrepared.set(kind.name, kind.text);
-        this.sqlPreparedBytes += kind.name.length + kind.text.length + 64; break;
-      case 'deallocate': this.forgetSqlPrepared(kind.name); return;
-      case 'deallocate-all': this.forgetAllPrepared(); return;
-      case 'discard-all': this.forgetAllPrepared(); s.change({ op: 'reset-all' }); break;
-      case 'unprovable': return this.unprovable(kind.why, kind.resettable);
-      default: {
-        const never: never = kind;
-        throw new Error(`unknown statement kind ${String(never)}`);
-      }
-    }
-    this.checkCap();
+    if (kind.k === 'unprovable') return this.unprovable(kind.why, kind.resettable);
+    if (applyConfirmed(kind, tag, this.settings, this.prepared)) this.checkCap();
   }
 
   private onError(): void {
@@ -308,7 +259,7 @@ export class SessionTracker {
     // The server skips the rest of the Query, or the extended messages up to Sync: their statements never ran.
     for (let e = this.queue.peek(); e && e.t !== 'ready'; e = this.queue.peek()) {
       this.queue.shift();
-      if (e.t === 'parse' && this.statementKinds.get(e.name) === e.kind) this.forgetKind(this.statementKinds, e.name);
+      if (e.t === 'parse') this.prepared.parseUndone(e.name, e.kind);
     }
     if (!this.queue.peek() && this.extOpen) this.skipping = true;
     this.settings.error();
@@ -336,43 +287,12 @@ export class SessionTracker {
   }
 
   private checkEncoding(encoding: string | undefined): void {
-    if (encoding !== undefined && !ASCII_SAFE.test(encoding)) this.unprovable(`the client encoding ${encoding}, which the proxy cannot read`, false);
+    if (encoding !== undefined && !readableEncoding(encoding)) this.unprovable(`the client encoding ${encoding}, which the proxy cannot read`, false);
   }
 
   private push(e: Expectation): void {
     this.queue.push(e);
     if (e.t === 'parse' || this.queue.length % 1024 === 0) this.checkCap();
-  }
-
-  private setKind(map: Map<string, StatementKind>, name: string, kind: StatementKind): void {
-    if (!map.has(name)) this.kindBytes += name.length + 48;
-    map.set(name, kind);
-  }
-
-  private forgetKind(map: Map<string, StatementKind>, name: string): void {
-    if (map.delete(name)) this.kindBytes -= name.length + 48;
-  }
-
-  private forgetStatement(name: string): void {
-    const frame = this.parsed.get(name);
-    if (frame) {
-      this.parsedBytes -= frame.length;
-      this.parsed.delete(name);
-    }
-    this.forgetKind(this.statementKinds, name);
-  }
-
-  private forgetSqlPrepared(name: string): void {
-    const text = this.sqlPrepared.get(name);
-    if (text === undefined) return;
-    this.sqlPrepared.delete(name);
-    this.sqlPreparedBytes -= name.length + text.length + 64;
-  }
-
-  private forgetAllPrepared(): void {
-    this.sqlPrepared.clear();
-    this.sqlPreparedBytes = 0;
-    for (const name of [...this.parsed.keys()]) this.forgetStatement(name);
   }
 
   private checkCap(): void {
@@ -388,31 +308,7 @@ export class SessionTracker {
     this.resettable = false;
     this.counting = true;
     this.settings.clear();
-    this.sqlPrepared.clear();
-    this.sqlPreparedBytes = 0;
-    this.parsed.clear();
-    this.parsedBytes = 0;
-    this.statementKinds.clear();
-    this.portalKinds.clear();
-    this.kindBytes = 0;
+    this.prepared.clear();
     this.queue.clear();
   }
-}
-
-/** Where the C string at `start` ends (its zero byte), or `end` without one. */
-function zeroAt(buf: Buffer, start: number, end: number): number {
-  if (start >= end) return end;
-  if (buf[start] === 0) return start;
-  const z = buf.indexOf(0, start);
-  return z < 0 || z > end ? end : z;
-}
-
-function cstringAt(buf: Buffer, start: number, end: number): string {
-  const z = zeroAt(buf, start, end);
-  return z === start ? '' : buf.toString('latin1', start, z);
-}
-
-function nameValue(body: Buffer, start: number, end: number): [string, string] {
-  const nameEnd = zeroAt(body, start, end);
-  return [cstringAt(body, start, end), cstringAt(body, nameEnd + 1, end)];
 }

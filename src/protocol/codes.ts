@@ -47,6 +47,10 @@ export const BackendCode = {
   RowDescription: 0x54,
   /** 'D' — DataRow. */
   DataRow: 0x44,
+  /** 'I' — EmptyQueryResponse. */
+  EmptyQueryResponse: 0x49,
+  /** 'V' — FunctionCallResponse. */
+  FunctionCallResponse: 0x56,
 } as const;
 
 /** Type bytes of frontend messages (client to server); the character in each comment. */
