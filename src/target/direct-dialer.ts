@@ -8,7 +8,7 @@
 import { cancelRequest } from '../protocol/frontend-messages.js';
 import { ClientError } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
-import { endUpstream } from '../proxy/relay.js';
+import { endUpstream } from '../upstream/end-upstream.js';
 import { connectTls } from '../upstream/connect-tls.js';
 import { openUpstream } from './open-upstream.js';
 import type { UpstreamSession } from './open-upstream.js';

@@ -1,7 +1,7 @@
 /**
  * The walls of docs/ARCHITECTURE.md, checked on the source itself: nothing under src/ imports test code, ops/ is a
- * leaf (it imports nothing else of ours), and the import graph has no circle — type-only imports included, since a
- * type circle is the same tangle for a reader.
+ * leaf (it imports nothing else of ours), no module grows past ~300 lines, and the import graph has no circle —
+ * type-only imports included, since a type circle is the same tangle for a reader.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -51,6 +51,12 @@ describe('the import graph of src/', () => {
     const wrong = [...graph].filter(([f]) => f.startsWith(ops))
       .flatMap(([f, deps]) => deps.filter((d) => !d.startsWith(ops)).map((d) => `${rel(f)} -> ${rel(d)}`));
     expect(wrong).toEqual([]);
+  });
+
+  it('keeps every module small (no file over ~300 lines; a screen of slack for the last few)', () => {
+    const long = files.map((f) => ({ f: rel(f), lines: readFileSync(f, 'utf8').split('\n').length - 1 }))
+      .filter((x) => x.lines > 320).map((x) => `${x.f}: ${x.lines} lines`);
+    expect(long).toEqual([]);
   });
 
   it('has no circle', () => {
