@@ -8,13 +8,8 @@ import { DEMO_IDC_LOGIN } from './control-plane.js';
 import type { DemoStack } from './demo-stack.js';
 import { DEMO_DATABASE } from './embedded-database.js';
 import type { Print } from './story-log.js';
+import { expect, stepPrinter, StepFailed } from './self-test-steps.js';
 import { ServerError, WireClient } from './wire-client.js';
-
-class StepFailed extends Error {}
-
-function expect(condition: boolean, message: string): void {
-  if (!condition) throw new StepFailed(message);
-}
 
 export async function runIdcSelfTest(stack: DemoStack, print: Print): Promise<boolean> {
   const clients: WireClient[] = [];
@@ -23,15 +18,7 @@ export async function runIdcSelfTest(stack: DemoStack, print: Print): Promise<bo
     clients.push(c);
     return c;
   };
-  const step = async (name: string, run: () => Promise<string>): Promise<void> => {
-    const t0 = performance.now();
-    try {
-      print(`PASS  ${name} — ${await run()} (${Math.round(performance.now() - t0)} ms)`);
-    } catch (err) {
-      print(`FAIL  ${name} — ${err instanceof ServerError ? `server said ${err.message}` : err instanceof Error ? err.message : String(err)}`);
-      throw err;
-    }
-  };
+  const step = stepPrinter(print);
   try {
     await step('a tool connects with no password and runs as the Identity Center person', async () => {
       const user = await (await connect()).scalar('select current_user');

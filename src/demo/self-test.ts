@@ -13,13 +13,8 @@ import { DEMO_LOGIN_NAME } from './control-plane.js';
 import type { DemoStack } from './demo-stack.js';
 import { DEMO_DATABASE } from './embedded-database.js';
 import type { Print } from './story-log.js';
+import { expect, stepPrinter, StepFailed } from './self-test-steps.js';
 import { ServerError, WireClient } from './wire-client.js';
-
-class StepFailed extends Error {}
-
-function expect(condition: boolean, message: string): void {
-  if (!condition) throw new StepFailed(message);
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -30,17 +25,7 @@ export async function runSelfTest(stack: DemoStack, print: Print): Promise<boole
     clients.push(c);
     return c;
   };
-  const step = async (name: string, run: () => Promise<string>): Promise<void> => {
-    const t0 = performance.now();
-    try {
-      const saw = await run();
-      print(`PASS  ${name} — ${saw} (${Math.round(performance.now() - t0)} ms)`);
-    } catch (err) {
-      const why = err instanceof ServerError ? `server said ${err.message}` : err instanceof Error ? err.message : String(err);
-      print(`FAIL  ${name} — ${why}`);
-      throw err;
-    }
-  };
+  const step = stepPrinter(print);
 
   try {
     let early: WireClient | undefined;

@@ -9,25 +9,12 @@ import { DEMO_SIGN_IN_LOGIN, DEMO_SIGN_IN_PROFILE } from './control-plane.js';
 import type { DemoStack } from './demo-stack.js';
 import { DEMO_DATABASE } from './embedded-database.js';
 import type { Print } from './story-log.js';
-import { ServerError, WireClient } from './wire-client.js';
-
-class StepFailed extends Error {}
-
-function expect(condition: boolean, message: string): void {
-  if (!condition) throw new StepFailed(message);
-}
+import { expect, stepPrinter } from './self-test-steps.js';
+import { WireClient } from './wire-client.js';
 
 export async function runSignInSelfTest(stack: DemoStack, print: Print): Promise<boolean> {
   const clients: WireClient[] = [];
-  const step = async (name: string, run: () => Promise<string>): Promise<void> => {
-    const t0 = performance.now();
-    try {
-      print(`PASS  ${name} — ${await run()} (${Math.round(performance.now() - t0)} ms)`);
-    } catch (err) {
-      print(`FAIL  ${name} — ${err instanceof ServerError ? `server said ${err.message}` : err instanceof Error ? err.message : String(err)}`);
-      throw err;
-    }
-  };
+  const step = stepPrinter(print);
   try {
     await step('three tools connect at once with nobody signed in; each runs as the person', async () => {
       const users = await Promise.all(['dbeaver', 'psql', 'dbt'].map(async (tool) => {
