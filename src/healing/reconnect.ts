@@ -4,7 +4,7 @@
  * bounded time while Redshift is unreachable (a restart takes a while). Fails with a ClientError saying why.
  */
 import { backoffMs } from '../credentials/retry-policy.js';
-import { systemClock } from '../ops/clock.js';
+import { sleepOn, systemClock } from '../ops/clock.js';
 import type { Clock } from '../ops/clock.js';
 import { ClientError } from '../protocol/client-error.js';
 import { SqlState } from '../protocol/sqlstate.js';
@@ -53,21 +53,8 @@ export async function reconnect(dialer: UpstreamDialer, params: ReadonlyMap<stri
   }
 }
 
-/** Waits, unless the session ends meanwhile (then rejects with the abort reason). */
-function abortableSleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = clock.setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      timer.cancel();
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** Waits on the clock, unless the session ends meanwhile (then rejects with the abort reason). */
+async function abortableSleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  await sleepOn(clock, ms, signal);
+  signal.throwIfAborted();
 }
