@@ -19,7 +19,8 @@
  */
 import { sleepOn, systemClock } from '../ops/clock.js';
 import type { Clock, Timer } from '../ops/clock.js';
-import { freshUntil, raceAbort, refreshAt } from './credential-timing.js';
+import { freshUntil, refreshAt } from './credential-timing.js';
+import { raceAbort } from '../ops/race-abort.js';
 import { NewIdentityRateLimitedError, RateLimitedError } from './cache-types.js';
 import type { CacheStats, CredentialCacheOptions, Fetcher } from './cache-types.js';
 import type { DbCredential } from './db-credential.js';

@@ -1,6 +1,5 @@
 /**
- * When a cached credential is still good and when to refresh it, from its returned lifetime; and a wait that one
- * caller may give up without cancelling what others share.
+ * When a cached credential is still good and when to refresh it, from its returned lifetime.
  */
 import type { DbCredential } from './db-credential.js';
 
@@ -17,18 +16,4 @@ export function freshUntil(cred: DbCredential): number {
 export function refreshAt(cred: DbCredential): number {
   const lead = Math.min(5 * 60_000, lifetimeMs(cred) / 4);
   return Math.min(freshUntil(cred), cred.expiresAt.getTime() - lead);
-}
-
-/** Lets one waiter give up without cancelling the shared fetch other connections wait on. */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
-    );
-  });
 }

@@ -18,6 +18,7 @@ import type { AccessToken, SignInPrompt, SignInTarget, TokenOptions, TokenProvid
 import { SignInRequiredError } from './sign-in-types.js';
 import { cacheTimestamp, readToken, tokenPath, writeToken } from './token-cache.js';
 import type { CachedToken } from './token-cache.js';
+import { raceAbort } from '../ops/race-abort.js';
 
 /** Refresh inside this window before expiry (the SDK's EXPIRE_WINDOW_MS). */
 export const REFRESH_WINDOW_MS = 5 * 60_000;
@@ -137,18 +138,4 @@ export class SsoSignIn implements TokenProvider {
 
 function asAccessToken(t: CachedToken): AccessToken {
   return { accessToken: t.accessToken, expiresAt: new Date(t.expiresAt), refreshable: t.refreshToken !== undefined };
-}
-
-/** Lets one caller stop waiting without ending the sign-in the others wait on. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
-    );
-  });
 }
