@@ -1,29 +1,20 @@
 /**
- * `node dist/scripts/bench/floor.js [--rounds 3] [--seconds 8] [--proxy-args="--no-heal"]`: what a select transaction costs each middle
- * process — pgbouncer, the proxy, and the bare Node relay (bare-relay.ts: TLS to the server and nothing else) —
- * in user and system CPU µs, from /proc/<pid>/stat, the paths interleaved round by round in one run, with direct
- * connections' throughput beside them. Whatever separates the proxy from the bare relay is the proxy's own code;
- * whatever separates the bare relay from pgbouncer is Node's. Exit codes: 0 done, 1 failed, 2 bad usage.
+ * `node dist/scripts/bench/floor.js [--rounds 3] [--seconds 8] [--proxy-args="--no-heal"]`: the select workload of
+ * `npm run bench` alone, with what each transaction costs each middle process — pgbouncer, the bare Go relay, the
+ * bare Node relay (relays.ts) and the proxy — split into user and system CPU µs (/proc/<pid>/stat), the paths
+ * interleaved round by round in one run, with direct connections' throughput beside them. `npm run bench` reports
+ * the same floors (their sum) with the connection-rate and copy workloads; this is the quick look at one number.
+ * Exit codes: 0 done, 1 failed, 2 bad usage.
  */
-import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { stopChild } from './pgbouncer.js';
-import { startBench } from './setup.js';
-import { ensurePgbouncer } from './system.js';
+import { buildGoRelay } from './relays.js';
+import { allPaths, startBench } from './setup.js';
+import { ensurePgbouncer, sampleProcess } from './system.js';
 import { median, pgbenchTps } from './workloads.js';
-import type { BenchPath } from './workloads.js';
 import { runScript } from '../run-script.js';
-
-const CLK_TCK = 100;
-
-/** User and system CPU seconds of a process so far. */
-async function cpuTimes(pid: number): Promise<{ user: number; system: number }> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
-}
 
 async function main(argv: string[]): Promise<number> {
   let flags;
@@ -41,29 +32,24 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write('floor: --rounds takes a positive integer, --seconds a positive number\n');
     return 2;
   }
+  const work = await mkdtemp(path.join(tmpdir(), 'rap-floor-'));
+  const go = await buildGoRelay(work);
+  if ('missing' in go) process.stderr.write(`floor: no bare Go relay: ${go.missing}\n`);
   const bench = await startBench({ scale: 10, warm: undefined, pgbouncerBinary: await ensurePgbouncer(), idleSessions: 10,
-    proxyArgs: flags['proxy-args'].split(/\s+/).filter(Boolean) });
-  const bare = spawn(process.execPath, [path.resolve('dist/scripts/bench/bare-relay.js'), String(bench.bed.port), bench.bed.caCertPath],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
+    proxyArgs: flags['proxy-args'].split(/\s+/).filter(Boolean), relays: { goBinary: 'binary' in go ? go.binary : undefined } });
   try {
-    const barePort = await new Promise<number>((resolve, reject) => {
-      bare.stdout?.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
-      bare.once('exit', (code) => reject(new Error(`bare-relay exited ${code}`)));
-    });
-    const barePath: BenchPath = { ...bench.direct, name: 'bare-relay', pid: bare.pid as number,
-      conninfo: bench.direct.conninfo.replace(/ port=\d+/, ` port=${barePort}`).replace('sslmode=verify-full', 'sslmode=disable') };
-    const paths = [bench.direct, bench.pgbouncer, bench.proxy, barePath];
+    const paths = allPaths(bench);
     const results = new Map<string, { tps: number[]; user: number[]; system: number[] }>();
     for (let round = 0; round < rounds; round++) {
       for (const p of [...paths.slice(round % paths.length), ...paths.slice(0, round % paths.length)]) {
-        const before = p.pid ? await cpuTimes(p.pid) : undefined;
+        const before = p.pid ? await sampleProcess(p.pid) : undefined;
         const tps = await pgbenchTps(p, seconds, ['-M', 'extended']);
-        const after = p.pid ? await cpuTimes(p.pid) : undefined;
+        const after = p.pid ? await sampleProcess(p.pid) : undefined;
         const r = results.get(p.name) ?? { tps: [], user: [], system: [] };
         r.tps.push(tps);
         if (before && after) {
-          r.user.push(((after.user - before.user) / (tps * seconds)) * 1e6);
-          r.system.push(((after.system - before.system) / (tps * seconds)) * 1e6);
+          r.user.push(((after.userSeconds - before.userSeconds) / (tps * seconds)) * 1e6);
+          r.system.push(((after.systemSeconds - before.systemSeconds) / (tps * seconds)) * 1e6);
         }
         results.set(p.name, r);
         process.stderr.write(`round ${round + 1}: ${p.name} ${tps.toFixed(0)} tps\n`);
@@ -76,8 +62,8 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } finally {
-    await stopChild(bare, 'SIGTERM');
     await bench.stop();
+    await rm(work, { recursive: true, force: true });
   }
 }
 

@@ -3,7 +3,8 @@
  *   [--profile select|connrate|copy] [--only connect]`
  *
  * The proxy against what a user would run instead — a direct verified-TLS connection with a password, and
- * pgbouncer — on the same machine in one run. Prints a table and `name=value` lines and rewrites the generated
+ * pgbouncer — and against the floors under it — a bare Node relay and a bare Go relay (relays.ts; the Go one when
+ * Go can be had, else the run says why and goes on) — on the same machine in one run. Prints a table and `name=value` lines and rewrites the generated
  * section of docs/PERFORMANCE.md. With --profile, runs one workload through the proxy under `node --cpu-prof`
  * and prints where its CPU time went instead. With --only connect, runs the connect-latency workload alone (every
  * path, --rounds rounds, order rotated) and prints its p50/p99 without touching docs/PERFORMANCE.md.
@@ -20,11 +21,13 @@ import { parseArgs } from 'node:util';
 import { formatSummary, summarizeProfile } from './cpu-profile.js';
 import { runDistance } from './distance.js';
 import { proxySupportsWarm } from './proxy-process.js';
-import { nameValues, table, targets, writePerformanceDoc } from './report.js';
+import { buildGoRelay } from './relays.js';
+import type { GoRelayBuild } from './relays.js';
+import { floors, nameValues, table, targets, writePerformanceDoc } from './report.js';
 import type { RunInfo } from './report.js';
 import { BULK_ROW_BYTES, bulkQuery, runRounds } from './rounds.js';
 import type { RoundOptions } from './rounds.js';
-import { startBench } from './setup.js';
+import { allPaths, startBench } from './setup.js';
 import type { Bench } from './setup.js';
 import { describeMachine, ensurePgbouncer, execText } from './system.js';
 import { connectLatencies, copyIn, copyOut, cpuPercentDuring, median, percentile, pgbenchTps } from './workloads.js';
@@ -109,7 +112,10 @@ async function main(argv: string[]): Promise<number> {
 
   const pgbouncerBinary = await ensurePgbouncer();
   const warm = profile === undefined && (await proxySupportsWarm()) ? WARM : undefined;
-  say(`bench: starting PostgreSQL, the AWS emulator, pgbouncer and the proxy${warm ? ` (and the proxy with --warm ${warm})` : ''}`);
+  const goRelay: GoRelayBuild = profile === undefined ? await buildGoRelay(path.join(work, 'go-relay')) : { missing: 'not run' };
+  if (profile === undefined && 'missing' in goRelay) say(`bench: no bare Go relay: ${goRelay.missing}; the other paths run without it`);
+  say(`bench: starting PostgreSQL, the AWS emulator, pgbouncer, ${profile === undefined ? 'the bare relays, ' : ''}the proxy` +
+    `${warm ? ` (and the proxy with --warm ${warm})` : ''}`);
   const profileDir = path.join(work, 'cpu-profile');
   let bench: Bench | undefined;
   process.once('SIGINT', () => {
@@ -117,7 +123,8 @@ async function main(argv: string[]): Promise<number> {
   });
   try {
     bench = await startBench({ scale: SCALE, warm, pgbouncerBinary, idleSessions: IDLE_SESSIONS, proxyArgs,
-      ...(profile ? { proxyNodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}) });
+      ...(profile ? { proxyNodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] }
+        : { relays: { goBinary: 'binary' in goRelay ? goRelay.binary : undefined } }) });
     if (profile) {
       await profileWorkload(bench, profile, o);
       await bench.stop();
@@ -137,15 +144,18 @@ async function main(argv: string[]): Promise<number> {
       settings: `Per path and round: select ${o.selectSeconds} s, connection rate ${o.connrateSeconds} s, ` +
         `${o.connects} sequential logins, ${bulkMb} MB \\copy out and in; ${o.rounds} round(s), medians; ` +
         `pgbench scale ${SCALE}; ${IDLE_SESSIONS} idle sessions for memory. The proxy runs as \`node dist/src/bin.js\` ` +
-        'at its default log level (info); pgbouncer in session mode, `auth_type = trust` on loopback, `verify-full` to the server. ' +
+        'at its default log level (info); pgbouncer in session mode, `auth_type = trust` on loopback, `verify-full` to the server; ' +
+        'the bare relays (scripts/bench/bare-relay.ts, scripts/bench/go-relay/main.go) verify the server over TLS and only copy bytes. ' +
         `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end: ` +
         'anything else running on the machine shows up as noise.',
       warm,
+      goRelay,
       date: new Date(),
       source: await execText('git', ['describe', '--always', '--dirty']).then((t) => t.trim(),
         () => process.env.BENCH_SOURCE ?? 'unknown'),
     };
-    process.stdout.write(`\n${table(samples, info)}\n\n${targets(samples, info).join('\n')}\n\n${nameValues(samples, info).join('\n')}\n`);
+    process.stdout.write(`\n${table(samples, info)}\n\n${floors(samples, info).join('\n')}\n\n${targets(samples, info).join('\n')}\n\n` +
+      `${nameValues(samples, info).join('\n')}\n`);
     if (!flags['no-write']) {
       await writePerformanceDoc('docs/PERFORMANCE.md', samples, info);
       say('bench: wrote docs/PERFORMANCE.md');
@@ -159,7 +169,7 @@ async function main(argv: string[]): Promise<number> {
 
 /** The connect workload of runRounds alone: sequential logins per path, the order rotated each round. */
 async function connectOnly(b: Bench, o: RoundOptions): Promise<void> {
-  const paths = [b.direct, b.pgbouncer, b.proxy, ...(b.proxyWarm ? [b.proxyWarm] : [])];
+  const paths = allPaths(b);
   for (const p of paths) await connectLatencies(p, 3);
   const p50s = new Map<string, number[]>(paths.map((p) => [p.name, []]));
   for (let round = 0; round < o.rounds; round++) {

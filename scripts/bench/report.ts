@@ -3,36 +3,45 @@
  * line each, checked against the targets of issue 8, and written into docs/PERFORMANCE.md between markers.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import type { GoRelayBuild } from './relays.js';
 import type { Machine } from './system.js';
 import { median } from './workloads.js';
 
-export const PATHS = ['direct', 'pgbouncer', 'proxy', 'proxy_warm'] as const;
+export const PATHS = ['direct', 'pgbouncer', 'node_relay', 'go_relay', 'proxy', 'proxy_warm'] as const;
 export type PathName = (typeof PATHS)[number];
+/** What the proxy is divided by in the ratio columns. */
+const BASES = ['direct', 'pgbouncer', 'node_relay'] as const satisfies readonly PathName[];
+type Base = (typeof BASES)[number];
+const LABELS: Record<PathName, string> = { direct: 'direct TLS', pgbouncer: 'pgbouncer', node_relay: 'bare Node relay',
+  go_relay: 'bare Go relay', proxy: 'proxy', proxy_warm: 'proxy --warm' };
+/** Rates and latencies compare with every base; middle-process CPU with the middles (direct has none). */
+const THROUGHPUT: readonly Base[] = BASES;
+const CPU: readonly Base[] = ['pgbouncer', 'node_relay'];
 
 interface MetricSpec {
   readonly key: string;
   readonly label: string;
   readonly digits: number;
-  /** Whether proxy ÷ other ratios mean anything for this row. */
-  readonly ratios: boolean;
+  /** The bases whose proxy ÷ base ratio means anything for this row. */
+  readonly ratios: readonly Base[];
 }
 
 export const METRICS: readonly MetricSpec[] = [
-  { key: 'select_tps', label: 'select tps (pgbench -S -M extended -c 8 -j 2)', digits: 0, ratios: true },
-  { key: 'select_cpu_pct', label: 'middle process CPU during select, % of a core', digits: 0, ratios: false },
-  { key: 'select_cpu_us_per_txn', label: 'middle CPU µs per select transaction', digits: 0, ratios: false },
-  { key: 'connrate_tps', label: 'connection rate tps (pgbench -S -C -c 8 -j 2)', digits: 0, ratios: true },
-  { key: 'connrate_cpu_ms_per_conn', label: 'middle CPU ms per connection (connection rate)', digits: 2, ratios: false },
-  { key: 'connect_p50_ms', label: 'connect latency p50, ms (200 sequential)', digits: 2, ratios: true },
-  { key: 'connect_p99_ms', label: 'connect latency p99, ms', digits: 2, ratios: true },
-  { key: 'copy_out_mbps', label: '\\copy out, MB/s', digits: 0, ratios: true },
-  { key: 'copy_in_mbps', label: '\\copy in, MB/s', digits: 0, ratios: true },
-  { key: 'copy_out_cpu_s_per_gb', label: 'middle CPU s per GB, copy out', digits: 2, ratios: false },
-  { key: 'copy_in_cpu_s_per_gb', label: 'middle CPU s per GB, copy in', digits: 2, ratios: false },
-  { key: 'rss_idle_mb', label: 'middle RSS with no sessions, MB', digits: 1, ratios: false },
-  { key: 'rss_after_gc_mb', label: 'proxy RSS right after a full GC (each round start, and at the end), MB', digits: 1, ratios: false },
-  { key: 'heap_after_gc_mb', label: 'proxy JS heap still in use after that GC, MB', digits: 1, ratios: false },
-  { key: 'rss_per_session_kb', label: 'middle RSS per idle session, KB (500 held; proxy: median of rounds)', digits: 1, ratios: false },
+  { key: 'select_tps', label: 'select tps (pgbench -S -M extended -c 8 -j 2)', digits: 0, ratios: THROUGHPUT },
+  { key: 'select_cpu_pct', label: 'middle process CPU during select, % of a core', digits: 0, ratios: [] },
+  { key: 'select_cpu_us_per_txn', label: 'middle CPU µs per select transaction', digits: 0, ratios: CPU },
+  { key: 'connrate_tps', label: 'connection rate tps (pgbench -S -C -c 8 -j 2)', digits: 0, ratios: THROUGHPUT },
+  { key: 'connrate_cpu_ms_per_conn', label: 'middle CPU ms per connection (connection rate)', digits: 2, ratios: CPU },
+  { key: 'connect_p50_ms', label: 'connect latency p50, ms (200 sequential)', digits: 2, ratios: THROUGHPUT },
+  { key: 'connect_p99_ms', label: 'connect latency p99, ms', digits: 2, ratios: THROUGHPUT },
+  { key: 'copy_out_mbps', label: '\\copy out, MB/s', digits: 0, ratios: THROUGHPUT },
+  { key: 'copy_in_mbps', label: '\\copy in, MB/s', digits: 0, ratios: THROUGHPUT },
+  { key: 'copy_out_cpu_s_per_gb', label: 'middle CPU s per GB, copy out', digits: 2, ratios: CPU },
+  { key: 'copy_in_cpu_s_per_gb', label: 'middle CPU s per GB, copy in', digits: 2, ratios: CPU },
+  { key: 'rss_idle_mb', label: 'middle RSS with no sessions, MB', digits: 1, ratios: [] },
+  { key: 'rss_after_gc_mb', label: 'proxy RSS right after a full GC (each round start, and at the end), MB', digits: 1, ratios: [] },
+  { key: 'heap_after_gc_mb', label: 'proxy JS heap still in use after that GC, MB', digits: 1, ratios: [] },
+  { key: 'rss_per_session_kb', label: 'middle RSS per idle session, KB (500 held; proxy: median of rounds)', digits: 1, ratios: [] },
 ];
 
 export class Samples {
@@ -63,11 +72,14 @@ export interface RunInfo {
   readonly date: Date;
   /** The proxy's source: `git describe --always --dirty`. */
   readonly source: string;
+  /** The Go relay's toolchain, or why the Go relay column is empty. */
+  readonly goRelay: GoRelayBuild;
 }
 
 const NOT_IMPLEMENTED = 'n/a (not implemented)';
+const NO_GO = 'n/a (no Go)';
 
-function fmt(value: number | undefined, digits: number): string {
+export function fmt(value: number | undefined, digits: number): string {
   return value === undefined ? '–' : value.toFixed(digits);
 }
 
@@ -75,7 +87,7 @@ function fmt(value: number | undefined, digits: number): string {
  * proxy ÷ base: the median of per-round ratios when both were measured every round (each round's paths ran
  * side by side, so what else the machine was doing then cancels out), else the ratio of the medians.
  */
-function ratio(s: Samples, metric: string, path: string, base: string): number | undefined {
+export function ratio(s: Samples, metric: string, path: string, base: string): number | undefined {
   const a = s.all(metric, path);
   const b = s.all(metric, base);
   if (a.length === 0 || b.length === 0) return undefined;
@@ -90,15 +102,17 @@ function ratio(s: Samples, metric: string, path: string, base: string): number |
 
 function cell(s: Samples, info: RunInfo, m: MetricSpec, path: PathName): string {
   if (path === 'proxy_warm' && info.warm === undefined) return NOT_IMPLEMENTED;
+  if (path === 'go_relay' && 'missing' in info.goRelay) return NO_GO;
   return fmt(s.get(m.key, path), m.digits);
 }
 
-/** The markdown table: one row per metric, a column per path, then proxy ÷ direct and proxy ÷ pgbouncer. */
+/** The markdown table: one row per metric, a column per path, then proxy ÷ direct, ÷ pgbouncer, ÷ bare Node relay. */
 export function table(s: Samples, info: RunInfo): string {
-  const warmHead = info.warm === undefined ? 'proxy --warm' : `proxy --warm ${info.warm}`;
-  const head = ['metric (median of rounds; ratios: median of per-round ratios)', 'direct TLS', 'pgbouncer', 'proxy', warmHead, 'proxy ÷ direct', 'proxy ÷ pgbouncer'];
+  const label = (p: PathName): string => (p === 'proxy_warm' && info.warm !== undefined ? `${LABELS[p]} ${info.warm}` : LABELS[p]);
+  const head = ['metric (median of rounds; ratios: median of per-round ratios)', ...PATHS.map(label),
+    ...BASES.map((b) => `proxy ÷ ${LABELS[b].replace(' TLS', '')}`)];
   const rows = METRICS.map((m) => [m.label, ...PATHS.map((p) => cell(s, info, m, p)),
-    m.ratios ? fmt(ratio(s, m.key, 'proxy', 'direct'), 2) : '', m.ratios ? fmt(ratio(s, m.key, 'proxy', 'pgbouncer'), 2) : '']);
+    ...BASES.map((b) => (m.ratios.includes(b) ? fmt(ratio(s, m.key, 'proxy', b), 2) : ''))]);
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
@@ -109,18 +123,54 @@ export function nameValues(s: Samples, info: RunInfo): string[] {
   for (const m of METRICS) {
     for (const p of PATHS) {
       if (p === 'proxy_warm' && info.warm === undefined) out.push(`${m.key}_${p}=n/a`);
+      else if (p === 'go_relay' && 'missing' in info.goRelay) {
+        if (s.get(m.key, 'node_relay') !== undefined) out.push(`${m.key}_${p}=n/a`);
+      }
       else if (s.get(m.key, p) !== undefined) out.push(`${m.key}_${p}=${fmt(s.get(m.key, p), m.digits)}`);
     }
   }
-  for (const m of METRICS.filter((x) => x.ratios)) {
-    for (const base of ['direct', 'pgbouncer']) {
+  for (const m of METRICS) {
+    for (const base of m.ratios) {
       out.push(`${m.key}_ratio_vs_${base}=${fmt(ratio(s, m.key, 'proxy', base), 2)}`);
       const warm = ratio(s, m.key, 'proxy_warm', base);
       if (info.warm === undefined) out.push(`${m.key}_warm_ratio_vs_${base}=n/a`);
       else if (warm !== undefined) out.push(`${m.key}_warm_ratio_vs_${base}=${fmt(warm, 2)}`);
     }
+    // Every floor beside direct, for the rates.
+    if (!m.ratios.includes('direct')) continue;
+    for (const p of ['pgbouncer', 'node_relay', 'go_relay'] as const) {
+      const r = ratio(s, m.key, p, 'direct');
+      if (r !== undefined) out.push(`${m.key}_${p}_ratio_vs_direct=${fmt(r, 2)}`);
+    }
   }
   return out;
+}
+
+/** The middles from the least work to the most: the floors under the proxy. */
+const MIDDLES = ['pgbouncer', 'go_relay', 'node_relay', 'proxy'] as const satisfies readonly PathName[];
+const FLOOR_CPU = [['select_cpu_us_per_txn', 'per select transaction', 'µs'], ['connrate_cpu_ms_per_conn', 'per connection', 'ms'],
+  ['copy_out_cpu_s_per_gb', 'per GB of \\copy out', 's'], ['copy_in_cpu_s_per_gb', 'per GB of \\copy in', 's']] as const;
+const FLOOR_RATES = [['select_tps', 'select tps'], ['connrate_tps', 'connection rate'], ['copy_out_mbps', '\\copy out MB/s'],
+  ['copy_in_mbps', '\\copy in MB/s']] as const;
+
+/**
+ * The floors (issue 20): each middle process's CPU per unit of work, from the least a middle can do to the proxy,
+ * and each path's rates beside direct, all from the same run and load.
+ */
+export function floors(s: Samples, info: RunInfo): string[] {
+  const go = 'missing' in info.goRelay ? `bare Go relay: ${info.goRelay.missing}` : `bare Go relay built with ${info.goRelay.go}`;
+  const value = (metric: string, p: PathName, digits: number, unit: string): string =>
+    (p === 'go_relay' && 'missing' in info.goRelay ? `${LABELS[p]} n/a` : `${LABELS[p]} ${fmt(s.get(metric, p), digits)}${unit}`);
+  const times = (metric: string, a: PathName, b: PathName): string => `${LABELS[a]} ÷ ${LABELS[b]} ${fmt(ratio(s, metric, a, b), 2)}×`;
+  const digitsOf = (metric: string): number => METRICS.find((m) => m.key === metric)?.digits ?? 2;
+  return [
+    `Floors: middle-process CPU (utime + stime from /proc/<pid>/stat), medians of rounds; ${go}.`,
+    '',
+    ...FLOOR_CPU.map(([metric, what, unit]) => `- CPU ${what}: ${MIDDLES.map((p) => value(metric, p, digitsOf(metric), ` ${unit}`)).join(', ')}; ` +
+      `${times(metric, 'proxy', 'node_relay')}${'missing' in info.goRelay ? '' : `, ${times(metric, 'node_relay', 'go_relay')}`}`),
+    ...FLOOR_RATES.map(([metric, what]) => `- ${what} ÷ direct: ${MIDDLES.map((p) => (p === 'go_relay' && 'missing' in info.goRelay
+      ? `${LABELS[p]} n/a` : `${LABELS[p]} ${fmt(ratio(s, metric, p, 'direct'), 2)}`)).join(', ')}; ${times(metric, 'proxy', 'node_relay')}`),
+  ];
 }
 
 /** Issue 8's targets, each with what was measured. */
@@ -181,7 +231,10 @@ export async function writePerformanceDoc(file: string, s: Samples, info: RunInf
     '',
     table(s, info),
     '',
-    '"–": not measured on that path (the `--warm` proxy runs the select, connection-rate and connect workloads only).',
+    '"–": not measured on that path (the `--warm` proxy runs the select, connection-rate and connect workloads only; ' +
+      'the bare relays have no memory test).',
+    '',
+    ...floors(s, info),
     '',
     'Targets (issue 8):',
     '',

@@ -5,6 +5,7 @@
  * start and once more at the end.
  */
 import { stat } from 'node:fs/promises';
+import { allPaths } from './setup.js';
 import type { Bench } from './setup.js';
 import { Samples } from './report.js';
 import { sampleProcess } from './system.js';
@@ -34,8 +35,8 @@ export const bulkQuery = (rows: number): string =>
 
 export async function runRounds(b: Bench, o: RoundOptions, say: (line: string) => void): Promise<Samples> {
   const s = new Samples();
-  const all = [b.direct, b.pgbouncer, b.proxy, ...(b.proxyWarm ? [b.proxyWarm] : [])];
-  const bulkPaths = [b.direct, b.pgbouncer, b.proxy];
+  const all = allPaths(b);
+  const bulkPaths = all.filter((p) => p !== b.proxyWarm);
 
   // One login each first: the proxy fetches its credential, pgbouncer opens a server connection.
   for (const p of all) await connectLatencies(p, 3);

@@ -1,7 +1,8 @@
 /**
  * Everything the benchmark runs against, started once: the test-bed PostgreSQL (TLS + md5) with pgbench's tables,
  * the control-plane emulator issuing real temporary passwords into it, pgbouncer, and the proxy in a child process
- * (a second one with `--warm N` when the build has it). Each is reached through a BenchPath.
+ * (a second one with `--warm N` when the build has it), and on request the floors: the bare Node relay and the bare
+ * Go relay (relays.ts). Each is reached through a BenchPath.
  */
 import { createPgDataPlane, startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
@@ -12,6 +13,8 @@ import { startPgbouncer } from './pgbouncer.js';
 import type { RunningPgbouncer } from './pgbouncer.js';
 import { startProxyProcess } from './proxy-process.js';
 import type { MemoryAfterGc, ProxyProcess } from './proxy-process.js';
+import { startNodeRelay, startRelay } from './relays.js';
+import type { RelayProcess } from './relays.js';
 import { libpqEnv, runTimed } from './system.js';
 import type { BenchPath } from './workloads.js';
 
@@ -31,6 +34,8 @@ export interface BenchSetup {
   readonly proxyArgs?: readonly string[];
   /** Node options for the (plain) proxy child, e.g. `--cpu-prof`. */
   readonly proxyNodeArgs?: readonly string[];
+  /** Start the bare Node relay, and the Go relay from this binary when there is one. */
+  readonly relays?: { readonly goBinary: string | undefined };
 }
 
 export interface Bench {
@@ -39,6 +44,9 @@ export interface Bench {
   readonly pgbouncer: BenchPath;
   readonly proxy: BenchPath;
   readonly proxyWarm: BenchPath | undefined;
+  /** The floors, when asked for (BenchSetup.relays). */
+  readonly nodeRelay: BenchPath | undefined;
+  readonly goRelay: BenchPath | undefined;
   /** The (plain) proxy's memory right after a full garbage collection, for the growth check. */
   proxyMemoryAfterGc(): Promise<MemoryAfterGc>;
   stop(): Promise<void>;
@@ -80,12 +88,22 @@ export async function startBench(o: BenchSetup): Promise<Bench> {
       warm = await startProxyProcess({ ...proxyOptions, extraArgs: [...(o.proxyArgs ?? []), '--warm', String(o.warm)] });
       stops.push(() => (warm as ProxyProcess).stop());
     }
+    const relay = async (start: () => Promise<RelayProcess>): Promise<RelayProcess> => {
+      const r = await start();
+      stops.push(() => r.stop());
+      return r;
+    };
+    const nodeRelay = o.relays ? await relay(() => startNodeRelay(bed.port, bed.caCertPath)) : undefined;
+    const goBinary = o.relays?.goBinary;
+    const goRelay = goBinary ? await relay(() => startRelay(goBinary, [], bed.port, bed.caCertPath)) : undefined;
     return {
       bed,
       direct: directPath(bed),
       pgbouncer: middlePath('pgbouncer', bouncer),
       proxy: middlePath('proxy', proxy),
       proxyWarm: warm ? middlePath('proxy_warm', warm) : undefined,
+      nodeRelay: nodeRelay ? relayPath('node_relay', nodeRelay) : undefined,
+      goRelay: goRelay ? relayPath('go_relay', goRelay) : undefined,
       proxyMemoryAfterGc: () => (proxy.memoryAfterGc as () => Promise<MemoryAfterGc>)(),
       stop,
     };
@@ -125,4 +143,20 @@ function middlePath(name: string, middle: RunningPgbouncer | ProxyProcess): Benc
     wire: { host: '127.0.0.1', port: middle.port, user: ROLE, database: DATABASE },
     pid: middle.pid,
   };
+}
+
+/** A bare relay on loopback: plain TCP to it, the server's own password through it (md5 passes through). */
+function relayPath(name: string, relay: RelayProcess): BenchPath {
+  return {
+    name,
+    conninfo: `host=127.0.0.1 port=${relay.port} dbname=${DATABASE} user=${ROLE} sslmode=disable gssencmode=disable`,
+    env: { PGPASSWORD: PASSWORD },
+    wire: { host: '127.0.0.1', port: relay.port, user: ROLE, database: DATABASE, password: PASSWORD },
+    pid: relay.pid,
+  };
+}
+
+/** Every path startBench started, in the order the bench lists them. */
+export function allPaths(b: Bench): BenchPath[] {
+  return [b.direct, b.pgbouncer, b.nodeRelay, b.goRelay, b.proxy, b.proxyWarm].filter((p): p is BenchPath => p !== undefined);
 }

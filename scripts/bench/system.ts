@@ -12,23 +12,32 @@ const CLK_TCK = 100;
 
 /** Finds `pgbouncer` (Debian puts it in /usr/sbin, outside a normal user's PATH); installs it when missing. */
 export async function ensurePgbouncer(): Promise<string> {
-  const found = await findPgbouncer();
+  return ensureDebianPackage('pgbouncer', () => findExecutable('pgbouncer', ['/usr/sbin', '/usr/local/sbin']));
+}
+
+/**
+ * Finds an executable with `find`; when it is missing, installs the Debian package that has it (apt-get, as root
+ * or through `sudo -n`) and looks again. Rejects when apt-get fails or the package brought no such executable.
+ */
+export async function ensureDebianPackage(pkg: string, find: () => Promise<string | undefined>): Promise<string> {
+  const found = await find();
   if (found) return found;
-  process.stderr.write('bench: pgbouncer not found; installing the Debian package\n');
+  process.stderr.write(`bench: ${pkg} not found; installing the Debian package\n`);
   const asRoot = (args: string[]): Promise<string> => process.getuid?.() === 0
     ? execText(args[0] as string, args.slice(1), { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
     : execText('sudo', ['-n', 'env', 'DEBIAN_FRONTEND=noninteractive', ...args]);
   await asRoot(['apt-get', 'update', '-qq']);
-  await asRoot(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'pgbouncer']);
-  const installed = await findPgbouncer();
-  if (!installed) throw new Error('apt-get installed pgbouncer, but no pgbouncer executable was found');
+  await asRoot(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', pkg]);
+  const installed = await find();
+  if (!installed) throw new Error(`apt-get installed ${pkg}, but the executable was not found`);
   return installed;
 }
 
-async function findPgbouncer(): Promise<string | undefined> {
-  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/usr/local/sbin'];
+/** The first executable `name` on PATH or in one of `extraDirs`. */
+export async function findExecutable(name: string, extraDirs: readonly string[] = []): Promise<string | undefined> {
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), ...extraDirs];
   for (const dir of dirs) {
-    const file = `${dir}/pgbouncer`;
+    const file = `${dir}/${name}`;
     if (await access(file, constants.X_OK).then(() => true, () => false)) return file;
   }
   return undefined;
@@ -39,6 +48,9 @@ export interface ProcSample {
   readonly rssKb: number;
   /** User + system CPU time so far, seconds. */
   readonly cpuSeconds: number;
+  /** The user and system parts of it. */
+  readonly userSeconds: number;
+  readonly systemSeconds: number;
 }
 
 export async function sampleProcess(pid: number): Promise<ProcSample> {
@@ -48,8 +60,9 @@ export async function sampleProcess(pid: number): Promise<ProcSample> {
   // The command name (field 2) may contain spaces; fields after its closing parenthesis are fixed.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return { rssKb: Number(rss[1]), cpuSeconds: ticks / CLK_TCK };
+  const user = Number(fields[11]) / CLK_TCK;
+  const system = Number(fields[12]) / CLK_TCK;
+  return { rssKb: Number(rss[1]), cpuSeconds: user + system, userSeconds: user, systemSeconds: system };
 }
 
 export interface Machine {
@@ -110,7 +123,7 @@ export function runTimed(file: string, args: readonly string[], options: SpawnOp
   });
 }
 
-export function execText(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export function execText(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { ...options, maxBuffer: 16 << 20, timeout: 600_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${file} ${args.join(' ')} failed: ${String(stderr).trim() || err.message}`, { cause: err }));
