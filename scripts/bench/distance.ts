@@ -7,7 +7,8 @@
  *                the temporary password, per connection;
  *   proxy_cold   the proxy for a database user it has no credential for yet (a new user per connection or burst);
  *   proxy_cached the proxy for a user whose credential it holds;
- *   proxy_warm   the proxy with `--warm N`.
+ *   proxy_warm   the proxy with `--warm N --warm-total 32`: the first burst finds N spares (the rest log in), and
+ *                the pool keeps the burst's connections for the next one (reported apart: first and later bursts).
  * Figures: connect p50/p99 (TCP connect to ReadyForQuery, and to the answer of a first `select 1`), first-query
  * latency, a dashboard's burst of 20 connections at once (until all 20 have answered `select 1`), and a 100k-row
  * result of 100-byte values. Then the targets of issue 20 item 3, met or not.
@@ -29,6 +30,8 @@ const PASSWORD = 'bench-static-password';
 const DATABASE = 'dev';
 const BURST = 20;
 const BULK_ROWS = 100_000;
+/** --warm-total of the proxy_warm path: room for a burst's connections (the default, 4 × --warm, may be less). */
+const WARM_TOTAL = 32;
 const BULK_QUERY = `select repeat('x', 100) from generate_series(1, ${BULK_ROWS})`;
 
 export interface DistanceOptions {
@@ -40,7 +43,7 @@ export interface DistanceOptions {
   readonly bursts: number;
   /** Runs of the 100k-row query per path. */
   readonly bulkRuns: number;
-  /** Spares for the proxy_warm path. */
+  /** Spares for the proxy_warm path (its --warm-total is room for a burst beside them). */
   readonly warm: number;
   readonly proxyArgs: readonly string[];
   readonly say: (line: string) => void;
@@ -89,7 +92,8 @@ export async function runDistance(o: DistanceOptions): Promise<string> {
       awsEndpointUrl: emulator.url, extraArgs: o.proxyArgs };
     const proxy = await startProxyProcess(proxyOptions);
     stops.push(() => proxy.stop());
-    const proxyWarm = await startProxyProcess({ ...proxyOptions, extraArgs: [...o.proxyArgs, '--warm', String(o.warm)] });
+    const proxyWarm = await startProxyProcess({ ...proxyOptions, extraArgs: [...o.proxyArgs, '--warm', String(o.warm),
+      '--warm-total', String(Math.max(WARM_TOTAL, o.warm))] });
     stops.push(() => proxyWarm.stop());
     const redshift = new RedshiftClient({ region: TEST_REGION, endpoint: emulator.url });
     stops.push(async () => redshift.destroy());
@@ -146,8 +150,8 @@ export async function runDistance(o: DistanceOptions): Promise<string> {
         f.burstApiCalls.push(emulator.calls.GetClusterCredentials - callsBefore);
         for (const s of sessions) s.session.close();
       }
-      o.say(`  distance ${name.padEnd(12)} burst of ${BURST}: ${median(f.burstMs).toFixed(0)} ms, ` +
-        `${median(f.burstApiCalls)} API call(s)`);
+      o.say(`  distance ${name.padEnd(12)} burst of ${BURST}: first ${f.burstMs[0]?.toFixed(0)} ms, later ` +
+        `${median(f.burstMs.slice(1)).toFixed(0)} ms, ${median(f.burstApiCalls)} API call(s)`);
       if (name === 'direct' || name === 'proxy_cached' || name === 'proxy_warm') {
         const s = (await login()).session;
         for (let r = 0; r < o.bulkRuns; r++) f.bulkMs.push(await s.query(BULK_QUERY));
@@ -185,7 +189,8 @@ function report(figures: ReadonlyMap<PathName, PathFigures>, o: DistanceOptions,
     row('connect p50 / p99, ms (TCP connect → ReadyForQuery)', (f) => `${fmt(p50(f.connectMs))} / ${fmt(p99(f.connectMs))}`),
     row('connect + first `select 1` p50 / p99, ms', (f) => `${fmt(p50(f.totalMs))} / ${fmt(p99(f.totalMs))}`),
     row('first-query latency p50, ms', (f) => fmt(p50(f.firstQueryMs))),
-    row(`${BURST} connections at once, all answered, ms (median)`, (f) => fmt(median(f.burstMs))),
+    row(`${BURST} connections at once, all answered, ms: first burst / median of the later ones`,
+      (f) => `${fmt(f.burstMs[0] ?? Number.NaN)} / ${fmt(median(f.burstMs.slice(1)))}`),
     row(`API calls per burst of ${BURST}`, (f, p) => (p === 'direct' ? '—' : String(median(f.burstApiCalls)))),
     row(`${BULK_ROWS / 1000}k rows of 100 bytes, ms (median)`, (f) => (f.bulkMs.length > 0 ? fmt(median(f.bulkMs)) : '—')),
     '',
@@ -197,6 +202,8 @@ function report(figures: ReadonlyMap<PathName, PathFigures>, o: DistanceOptions,
   const cold = get('proxy_cold');
   const iam = get('iam_driver');
   const bulkSpeed = median(direct.bulkMs) / median(cached.bulkMs);
+  const coldBurst = median(cold.burstMs.slice(1));
+  const iamBurst = median(iam.burstMs.slice(1));
   lines.push(
     `target cached connect ≤ direct (connect + select 1, p50): ${fmt(p50(cached.totalMs))} vs ${fmt(p50(direct.totalMs))} ms ` +
       `= ${ratio(p50(cached.totalMs), p50(direct.totalMs))} — ${verdict(p50(cached.totalMs) <= p50(direct.totalMs))}`,
@@ -204,19 +211,22 @@ function report(figures: ReadonlyMap<PathName, PathFigures>, o: DistanceOptions,
       `= ${ratio(p50(warm.connectMs), p50(direct.connectMs))} — ${verdict(p50(warm.connectMs) <= 0.1 * p50(direct.connectMs))}`,
     `target warm connect p99 ≤ direct p99: ${fmt(p99(warm.connectMs))} vs ${fmt(p99(direct.connectMs))} ms ` +
       `= ${ratio(p99(warm.connectMs), p99(direct.connectMs))} — ${verdict(p99(warm.connectMs) <= p99(direct.connectMs))}`,
-    `target burst of ${BURST} with --warm ≤ 0.5× direct: ${fmt(median(warm.burstMs))} vs ${fmt(median(direct.burstMs))} ms ` +
-      `= ${ratio(median(warm.burstMs), median(direct.burstMs))} — ${verdict(median(warm.burstMs) <= 0.5 * median(direct.burstMs))}`,
+    `target burst of ${BURST} with --warm ≤ 0.5× direct (bursts after the first): ${fmt(median(warm.burstMs.slice(1)))} vs ` +
+      `${fmt(median(direct.burstMs.slice(1)))} ms = ${ratio(median(warm.burstMs.slice(1)), median(direct.burstMs.slice(1)))} — ` +
+      `${verdict(median(warm.burstMs.slice(1)) <= 0.5 * median(direct.burstMs.slice(1)))}; the first burst, which finds ` +
+      `--warm spares: ${fmt(warm.burstMs[0] ?? Number.NaN)} ms`,
     `target ${BULK_ROWS / 1000}k rows ≥ 0.98× direct's speed (proxy, cached): ${fmt(median(cached.bulkMs))} vs ` +
       `${fmt(median(direct.bulkMs))} ms = ${bulkSpeed.toFixed(2)}× direct's speed — ${verdict(bulkSpeed >= 0.98)}`,
     `target burst of ${BURST} ≤ 0.5× the drivers' IAM way with one API call in total (proxy, cold: a new user per burst): ` +
-      `${fmt(median(cold.burstMs))} vs ${fmt(median(iam.burstMs))} ms = ${ratio(median(cold.burstMs), median(iam.burstMs))}, ` +
-      `${median(cold.burstApiCalls)} API call(s) — ${verdict(median(cold.burstMs) <= 0.5 * median(iam.burstMs) && median(cold.burstApiCalls) <= 1)}`,
+      `${fmt(coldBurst)} vs ${fmt(iamBurst)} ms = ${ratio(coldBurst, iamBurst)}, ${median(cold.burstApiCalls)} API call(s) — ` +
+      `${verdict(coldBurst <= 0.5 * iamBurst && median(cold.burstApiCalls) <= 1)}`,
     '',
   );
   for (const p of PATHS) {
     const f = get(p);
     lines.push(`distance_connect_p50_ms.${p}=${p50(f.connectMs).toFixed(1)}`, `distance_connect_p99_ms.${p}=${p99(f.connectMs).toFixed(1)}`,
-      `distance_select1_p50_ms.${p}=${p50(f.totalMs).toFixed(1)}`, `distance_burst_ms.${p}=${median(f.burstMs).toFixed(1)}`);
+      `distance_select1_p50_ms.${p}=${p50(f.totalMs).toFixed(1)}`, `distance_burst_ms.${p}=${median(f.burstMs.slice(1)).toFixed(1)}`,
+      `distance_first_burst_ms.${p}=${(f.burstMs[0] ?? Number.NaN).toFixed(1)}`);
     if (f.bulkMs.length > 0) lines.push(`distance_bulk_ms.${p}=${median(f.bulkMs).toFixed(1)}`);
   }
   return lines;

@@ -6,10 +6,12 @@
  * same parameters every time. When a client leaves cleanly, its connection is reset and kept as a spare too
  * (session pooling).
  *
- * Bounded: at most N spares per parameter set, at most `total` spares for the whole upstream (the spares of the
- * least recently used parameter set are closed first), none kept idle beyond `idleMs` or close to its credential's
- * expiry, and every spare holds a slot of the upstream connection budget — a session that finds the budget spent
- * takes a spare's slot before anyone is refused. Spares are opened only with room in the budget.
+ * Sized for bursts: a parameter set keeps N spares, or as many connections as its clients lately held at once
+ * (warm-demand.ts) — a dashboard that opens 20 connections together finds 20 the next time. Bounded: at most `total`
+ * spares for the whole upstream (the spares of the least recently used parameter set are closed first), none kept
+ * idle beyond `idleMs` or close to its credential's expiry, and every spare holds a slot of the upstream connection
+ * budget — a session that finds the budget spent takes a spare's slot before anyone is refused. Spares are opened
+ * only with room in the budget. A client that finds no spare logs in at once, never waiting for one.
  */
 import { systemClock } from '../ops/clock.js';
 import type { Clock, Timer } from '../ops/clock.js';
@@ -18,6 +20,8 @@ import type { UpstreamSession } from './open-upstream.js';
 import { guardErrors } from '../upstream/end-upstream.js';
 import { resetSession } from '../healing/reset-session.js';
 import type { SpareDialer, WarmPoolOptions, WarmPoolStats } from './warm-pool-types.js';
+import { WarmDemand } from './warm-demand.js';
+import { KeyTally } from './key-tally.js';
 import type { Reusable, UpstreamCancel, UpstreamDialer } from './upstream-dialer.js';
 
 /** A connection whose credential expires sooner than this is not worth keeping for another client. */
@@ -25,13 +29,18 @@ const MIN_REMAINING_MS = 10_000;
 /** How long the reset before reuse may take. */
 const RESET_TIMEOUT_MS = 5_000;
 /**
- * After a spare is taken, refilling waits this long, and does not happen at all if a client gave a connection back
- * in the meantime: short-lived clients (pgbench -C, health checks, dashboards reconnecting) keep the pool full by
+ * After a spare is taken, refilling waits this long and then opens as many as were taken less those given back in
+ * the meantime: short-lived clients (pgbench -C, health checks, dashboards reconnecting) keep the pool full by
  * themselves, and new logins would only be closed again when the pool overflows.
  */
 const REFILL_DELAY_MS = 200;
 
 export type { SpareDialer, WarmPoolOptions, WarmPoolStats } from './warm-pool-types.js';
+
+/** Why a spare would be added: a client found none, a taken one is replaced, or a client gives one back. */
+type Why = 'miss' | 'refill' | 'return';
+
+interface Refill { readonly timer: Timer; taken: number; returned: number }
 
 interface Spare {
   readonly key: string;
@@ -44,13 +53,13 @@ export class WarmPool implements UpstreamDialer {
   readonly reuses = true;
   private readonly spares = new Map<string, Spare[]>();
   private spareCount = 0;
-  private readonly filling = new Map<string, number>();
-  private fillingCount = 0;
-  /** Spare logins in flight, oldest first: a session short of a budget slot may stop one. */
+  /** Spare logins in flight: per key, and oldest first (a session short of a budget slot may stop one). */
+  private readonly filling = new KeyTally();
   private readonly openings = new Set<AbortController>();
-  private readonly refills = new Map<string, Timer>();
-  /** When a connection was last given back, per key. */
-  private readonly returnedAt = new Map<string, number>();
+  private readonly refills = new Map<string, Refill>();
+  /** Connections given back and being reset, per key. */
+  private readonly resetting = new KeyTally();
+  private readonly demand: WarmDemand;
   /** When a client last asked for or gave back a connection of this key: the least recent loses its spares first. */
   private readonly usedAt = new Map<string, number>();
   /** Keys by the session's parameter map: computed at acquire, needed again when the session gives back. */
@@ -62,6 +71,7 @@ export class WarmPool implements UpstreamDialer {
 
   constructor(private readonly direct: SpareDialer, private readonly options: WarmPoolOptions, private readonly log: Logger) {
     this.clock = options.clock ?? systemClock;
+    this.demand = new WarmDemand(this.clock, options.idleMs, (key) => this.forgetIfEmpty(key));
     this.unregister = options.budget?.addEvictor(() => this.evictLeastRecent(undefined) || this.stopOneOpening());
   }
 
@@ -74,23 +84,24 @@ export class WarmPool implements UpstreamDialer {
   async open(clientParams: ReadonlyMap<string, string>, signal: AbortSignal): Promise<UpstreamSession> {
     const key = this.keyFor(clientParams);
     this.usedAt.set(key, this.clock.now());
+    const hold = this.demand.hold(key);
     const spare = this.take(key);
     if (spare) {
       this.stats.hits++;
+      hold.bind(spare.session.socket);
       this.scheduleRefill(key, new Map(clientParams));
       return spare.session;
     }
     this.stats.misses++;
     const session = this.direct.open(clientParams, signal);
+    session.then((s) => hold.bind(s.socket), () => hold.release());
     // The client's own login first: spares take budget slots only after it has one.
-    this.replenish(key, new Map(clientParams));
+    this.replenish(key, new Map(clientParams), 'miss');
     this.forgetIfEmpty(key);
     return session;
   }
 
-  cancel(target: UpstreamCancel): Promise<void> {
-    return this.direct.cancel(target);
-  }
+  cancel(target: UpstreamCancel): Promise<void> { return this.direct.cancel(target); }
 
   /**
    * A client left: with `reuse`, its connection, reset to the state of a fresh login, becomes a spare for the next
@@ -98,6 +109,7 @@ export class WarmPool implements UpstreamDialer {
    * worth more. Closed instead when the key has its spares, the credential is about to expire, or the reset fails.
    */
   close(session: UpstreamSession, reuse?: Reusable): void {
+    this.demand.release(session.socket);
     if (!reuse) {
       this.direct.close(session);
       return;
@@ -105,21 +117,25 @@ export class WarmPool implements UpstreamDialer {
     const key = this.keyFor(reuse.clientParams);
     this.usedAt.set(key, this.clock.now());
     const expired = session.credentialExpiresAt.getTime() - this.clock.now() < MIN_REMAINING_MS;
-    if (this.closed || expired || !this.hasRoom(key)) {
+    if (this.closed || expired || !this.hasRoom(key, 'return')) {
       this.stats.discarded++;
       this.direct.close(session);
       return;
     }
-    resetSession(session.socket, reuse.tracker, RESET_TIMEOUT_MS).then(() => {
-      if (this.closed || !this.hasRoom(key)) {
+    this.resetting.add(key);
+    resetSession(session.socket, reuse.tracker, RESET_TIMEOUT_MS).finally(() => this.resetting.remove(key)).then(() => {
+      if (this.closed || !this.hasRoom(key, 'return')) {
         this.stats.discarded++;
         this.direct.close(session);
+        this.forgetIfEmpty(key);
         return;
       }
       this.stats.reused++;
-      this.returnedAt.set(key, this.clock.now());
+      const refill = this.refills.get(key);
+      if (refill) refill.returned++;
       this.addSpare(key, { ...session, leftover: Buffer.alloc(0) });
     }, (err: unknown) => {
+      this.forgetIfEmpty(key);
       this.stats.discarded++;
       this.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'a connection could not be reset for reuse');
       session.socket.destroy();
@@ -130,7 +146,7 @@ export class WarmPool implements UpstreamDialer {
   shutdown(): void {
     this.closed = true;
     this.unregister?.();
-    for (const timer of this.refills.values()) timer.cancel();
+    for (const refill of this.refills.values()) refill.timer.cancel();
     for (const opening of this.openings) opening.abort(new Error('the proxy is shutting down'));
     this.refills.clear();
     for (const list of this.spares.values()) for (const s of [...list]) this.drop(s);
@@ -149,11 +165,17 @@ export class WarmPool implements UpstreamDialer {
     return key;
   }
 
-  /** Room for one more spare of `key`: below its own bound, and below the total once another key's spare is closed. */
-  private hasRoom(key: string): boolean {
-    const mine = (this.spares.get(key)?.length ?? 0) + (this.filling.get(key) ?? 0);
-    if (mine >= this.options.perKey) return false;
-    return this.spareCount + this.fillingCount < this.options.total || this.evictLeastRecent(key);
+  /**
+   * Room for one more spare of `key`: below its own bound, and below the total once another key's spare is closed.
+   * The bound is --warm, or more after a burst: a connection given back is kept while the key has fewer spares than
+   * its clients lately held at once, and a refill tops the spares up to the connections they lack now.
+   */
+  private hasRoom(key: string, why: Why): boolean {
+    const mine = (this.spares.get(key)?.length ?? 0) + this.filling.of(key);
+    const peak = why === 'miss' ? 0 : this.demand.peak(key);
+    const wanted = why === 'return' ? peak : peak - this.demand.inUse(key);
+    if (mine >= Math.max(this.options.perKey, wanted)) return false;
+    return this.spareCount + this.filling.total < this.options.total || this.evictLeastRecent(key);
   }
 
   private take(key: string): Spare | undefined {
@@ -190,18 +212,22 @@ export class WarmPool implements UpstreamDialer {
   }
 
   private scheduleRefill(key: string, base: Map<string, string>): void {
-    if (this.refills.has(key)) return;
-    const scheduledAt = this.clock.now();
-    this.refills.set(key, this.clock.setTimeout(() => {
+    const pending = this.refills.get(key);
+    if (pending) {
+      pending.taken++;
+      return;
+    }
+    const refill: Refill = { taken: 1, returned: 0, timer: this.clock.setTimeout(() => {
       this.refills.delete(key);
-      if ((this.returnedAt.get(key) ?? -1) < scheduledAt) this.replenish(key, base);
+      this.replenish(key, base, 'refill', refill.taken - refill.returned);
       this.forgetIfEmpty(key);
-    }, REFILL_DELAY_MS));
+    }, REFILL_DELAY_MS) };
+    this.refills.set(key, refill);
   }
 
-  /** Opens spares in the background, in parallel, until the key has its share, the total is reached or the budget is. */
-  private replenish(key: string, base: Map<string, string>): void {
-    while (!this.closed && this.hasRoom(key)) {
+  /** Opens up to `most` spares in the background, in parallel, while the key, the total and the budget have room. */
+  private replenish(key: string, base: Map<string, string>, why: Why, most = Number.POSITIVE_INFINITY): void {
+    for (let opened = 0; opened < most && !this.closed && this.hasRoom(key, why); opened++) {
       if (!this.openSpare(key, base)) return;
     }
   }
@@ -212,14 +238,10 @@ export class WarmPool implements UpstreamDialer {
     const opening = this.direct.openSpare(base, stop.signal);
     if (!opening) return false;
     this.openings.add(stop);
-    this.filling.set(key, (this.filling.get(key) ?? 0) + 1);
-    this.fillingCount++;
+    this.filling.add(key);
     const done = (): void => {
       this.openings.delete(stop);
-      this.fillingCount--;
-      const left = (this.filling.get(key) ?? 1) - 1;
-      if (left > 0) this.filling.set(key, left);
-      else this.filling.delete(key);
+      this.filling.remove(key);
     };
     if (!this.usedAt.has(key)) this.usedAt.set(key, this.clock.now());
     opening.then((session) => {
@@ -279,9 +301,9 @@ export class WarmPool implements UpstreamDialer {
 
   /** What the pool knows of a key with no spare and none on the way: dropped, so that keys seen once do not pile up. */
   private forgetIfEmpty(key: string): void {
-    if (this.spares.has(key) || this.filling.has(key) || this.refills.has(key)) return;
+    if (this.spares.has(key) || this.filling.has(key) || this.refills.has(key) || this.resetting.has(key)) return;
     this.usedAt.delete(key);
-    this.returnedAt.delete(key);
+    this.demand.forget(key);
   }
 
   /** Takes a spare out of the pool and says goodbye to the server. */

@@ -188,3 +188,32 @@ describe('--warm: issue 18 finding 6, the reuse guard cannot be bypassed', () =>
     expect(reused, 'a connection whose settings a reset undoes is reused').toBe(true);
   });
 });
+
+describe('--warm: a burst of clients finds as many spares the next time', () => {
+  const burst = { application_name: 'burst', options: '-c DateStyle=SQL,DMY' };
+  const N = 6; // more than --warm 2, within the default --warm-total (4 × 2)
+
+  /** N clients connect at once, each answers a query, then all leave cleanly; returns their backend pids. */
+  async function dashboard(): Promise<Set<number>> {
+    const visits = await Promise.all(Array.from({ length: N }, () => visit('burster', burst)));
+    return new Set(visits.map((v) => v.pid));
+  }
+
+  it('keeps the connections a burst gave back (not just --warm), so the next burst is served from spares', async () => {
+    const stats = warmProxy.pools[0]?.stats;
+    if (!stats) throw new Error('the proxy has no warm pool');
+    const given = (): number => stats.reused + stats.discarded;
+    const givenBefore = given();
+    const first = await dashboard();
+    expect(first.size).toBe(N);
+    // Each connection comes back after a reset (a round trip): wait until all N were kept or closed, counted not timed.
+    const deadline = Date.now() + 5_000;
+    while (given() - givenBefore < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(given() - givenBefore).toBeGreaterThanOrEqual(N);
+    const hitsBefore = stats.hits;
+    const second = await dashboard();
+    expect(stats.hits - hitsBefore, 'every client of the second burst found a spare').toBe(N);
+    expect([...second].filter((pid) => first.has(pid)).length, 'the second burst ran on the first burst\'s connections')
+      .toBeGreaterThanOrEqual(N - 2);
+  });
+});

@@ -104,6 +104,39 @@ describe('WarmPool on a fake clock', () => {
     pool.shutdown();
   });
 
+  it('after a burst, a refill opens what was taken (less what came back), up to the connections the clients lack', async () => {
+    const clock = new FakeClock();
+    const dialer = new LoopbackDialer(clock);
+    const pool = new WarmPool(dialer, { perKey: 2, total: 8, idleMs: 300_000, clock }, log);
+    const open = (): Promise<UpstreamSession> => pool.open(params('burst'), new AbortController().signal);
+    const held = [await open()];
+    await connectsLand();
+    expect(pool.size).toBe(2);
+    held.push(await open(), await open()); // the two spares
+    held.push(await open(), await open()); // misses: the first opens --warm spares again, the second finds them on the way
+    await connectsLand();
+    expect(pool.stats).toMatchObject({ hits: 2, misses: 3 });
+    expect(pool.size).toBe(2);
+    expect(dialer.opened).toBe(7);
+    // Four of the five leave without giving their connection back: five were wanted at once, one is held now.
+    for (const s of held.slice(1)) s.socket.destroy();
+    await connectsLand();
+    await clock.advance(200);
+    await connectsLand();
+    // The refill replaces the two spares taken, beyond --warm: the key lately needed four more than it holds.
+    expect(dialer.opened).toBe(9);
+    expect(pool.size).toBe(4);
+    // While every client still holds its connection, spares stay at --warm (the rest would only idle).
+    const again = [await open(), await open(), await open(), await open(), await open()];
+    await connectsLand();
+    await clock.advance(200);
+    await connectsLand();
+    expect(pool.stats.hits).toBe(6);
+    expect(pool.size).toBe(2);
+    for (const s of [held[0] as UpstreamSession, ...again]) s.socket.destroy();
+    pool.shutdown();
+  });
+
   it('keeps at most the total over every key: the least recently used key gives up its spares first', async () => {
     const clock = new FakeClock();
     const dialer = new LoopbackDialer(clock);
