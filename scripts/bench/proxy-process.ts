@@ -5,6 +5,7 @@
  * it collects garbage and reports what is still in use, and otherwise does nothing.
  */
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,12 +28,16 @@ export interface ProxyProcessOptions {
   readonly nodeArgs?: readonly string[];
   /** Preload the heap reporter, for memoryAfterGc. */
   readonly reportMemory?: boolean;
+  /** Environment beyond ours (e.g. MALLOC_ARENA_MAX), for trying what a launcher could set. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** The proxy's own memory figures right after a full garbage collection. */
 export interface MemoryAfterGc {
   readonly rssMb: number;
   readonly heapUsedMb: number;
+  /** Memory V8 objects hold outside the JS heap (Buffers among them). */
+  readonly externalMb?: number;
 }
 
 export interface ProxyProcess {
@@ -47,13 +52,13 @@ export interface ProxyProcess {
 export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyProcess> {
   const memoryDir = o.reportMemory ? await mkdtemp(path.join(tmpdir(), 'rap-bench-memory-')) : undefined;
   const memoryFile = memoryDir ? path.join(memoryDir, 'memory.jsonl') : undefined;
-  const reporterArgs = memoryFile ? ['--expose-gc', '--import', REPORTER] : [];
+  const reporterArgs = memoryFile ? heapReporterArgs(memoryFile).args : [];
   const args = [...(o.nodeArgs ?? []), ...reporterArgs, BIN, '--listen', '127.0.0.1:0', '--upstream', `localhost:${o.upstreamPort}`,
     '--cluster-id', o.clusterId, '--region', o.region, '--aws-endpoint-url', o.awsEndpointUrl, '--ca-file', o.caFile,
     // The bench and load runs hold hundreds of sessions at once: above the default upstream budget on purpose.
     '--auto-create', '--shutdown-grace', '1', '--max-upstream-connections', '2000', ...(o.extraArgs ?? [])];
   // The AWS_* variables of the test principal are in our environment (useTestAwsEnvironment).
-  const env = memoryFile ? { ...process.env, RAP_LOAD_MEMORY_FILE: memoryFile, RAP_LOAD_MEMORY_ON_SIGNAL: '1' } : process.env;
+  const env = { ...process.env, ...o.env, ...(memoryFile ? heapReporterArgs(memoryFile).env : {}) };
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   let tail = '';
   const port = await new Promise<number>((resolve, reject) => {
@@ -86,22 +91,30 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
     if (memoryDir) await rm(memoryDir, { recursive: true, force: true });
   };
   if (!memoryFile) return { port, pid: child.pid as number, stop };
-  const memoryAfterGc = async (): Promise<MemoryAfterGc> => {
-    const lines = async (): Promise<string[]> => (await readFile(memoryFile, 'utf8').catch(() => '')).split('\n').filter(Boolean);
-    const before = (await lines()).length;
-    child.kill('SIGUSR2');
-    for (let waited = 0; waited < 5_000; waited += 50) {
-      const all = await lines();
-      if (all.length > before) {
-        const m = JSON.parse(all.at(-1) as string) as { rss: number; heapUsed: number; afterGc: boolean };
-        if (!m.afterGc) throw new Error('the proxy ran without --expose-gc: no figures after a collection');
-        return { rssMb: m.rss / 1048576, heapUsedMb: m.heapUsed / 1048576 };
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('the proxy did not report its memory within 5 s of SIGUSR2');
-  };
+  const memoryAfterGc = (): Promise<MemoryAfterGc> => askMemoryAfterGc(child, memoryFile);
   return { port, pid: child.pid as number, stop, memoryAfterGc };
+}
+
+/** The heap reporter's argument list for a Node child that is to report to `memoryFile` on SIGUSR2. */
+export function heapReporterArgs(memoryFile: string): { args: string[]; env: Record<string, string> } {
+  return { args: ['--expose-gc', '--import', REPORTER], env: { RAP_LOAD_MEMORY_FILE: memoryFile, RAP_LOAD_MEMORY_ON_SIGNAL: '1' } };
+}
+
+/** Sends SIGUSR2 to a child started with heapReporterArgs and returns what it reported after its collection. */
+export async function askMemoryAfterGc(child: ChildProcess, memoryFile: string): Promise<MemoryAfterGc> {
+  const lines = async (): Promise<string[]> => (await readFile(memoryFile, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  const before = (await lines()).length;
+  child.kill('SIGUSR2');
+  for (let waited = 0; waited < 5_000; waited += 50) {
+    const all = await lines();
+    if (all.length > before) {
+      const m = JSON.parse(all.at(-1) as string) as { rss: number; heapUsed: number; external: number; afterGc: boolean };
+      if (!m.afterGc) throw new Error('the process ran without --expose-gc: no figures after a collection');
+      return { rssMb: m.rss / 1048576, heapUsedMb: m.heapUsed / 1048576, externalMb: m.external / 1048576 };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the process did not report its memory within 5 s of SIGUSR2');
 }
 
 /** Whether this build of the proxy offers the warm upstream pool (`--warm N`): read from its own --help. */

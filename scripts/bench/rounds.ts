@@ -1,12 +1,14 @@
 /**
  * The measuring itself: every workload runs through every path in turn, round after round, the order of the paths
- * rotated each round so that none always goes first (cold caches) or last (a warmer machine). Each round ends with
- * the idle-session memory test (pgbouncer's in the first round only); the proxy's memory is sampled at each round's
- * start and once more at the end.
+ * rotated each round so that none always goes first (cold caches) or last (a warmer machine). Before the rounds,
+ * while they are fresh, each middle process's memory per idle session as the OS sees it (idle-memory.ts); each round
+ * ends with the proxy's idle-session slope after other work; the proxy's memory is sampled after a GC at each
+ * round's start and once more at the end.
  */
 import { stat } from 'node:fs/promises';
 import { allPaths } from './setup.js';
 import type { Bench } from './setup.js';
+import { describeSessionMemory, sessionMemory } from './idle-memory.js';
 import { Samples } from './report.js';
 import { sampleProcess } from './system.js';
 import {
@@ -40,6 +42,15 @@ export async function runRounds(b: Bench, o: RoundOptions, say: (line: string) =
 
   // One login each first: the proxy fetches its credential, pgbouncer opens a server connection.
   for (const p of all) await connectLatencies(p, 3);
+  // Memory per idle session as the OS sees it, while the middle processes are fresh (idle-memory.ts).
+  for (const p of [b.pgbouncer, b.nodeRelay, b.goRelay, b.proxy]) {
+    if (!p) continue;
+    const m = await sessionMemory(p, o.idleSessions, p === b.proxy ? () => b.proxyMemoryAfterGc() : undefined);
+    s.add('os_rss_per_session_kb', p.name, m.perSession.vmRss);
+    s.add('os_pss_per_session_kb', p.name, m.perSession.pss);
+    s.add('heap_per_session_kb', p.name, m.heapPerSessionKb);
+    say(`  memory      ${pad(p)} fresh, ${o.idleSessions} idle sessions: ${describeSessionMemory(m)}`);
+  }
   // The bulk output, once, straight from the server: its size is the byte count of every later copy.
   await copyOut(b.direct, bulkQuery(o.bulkRows), 1, o.bulkFile);
   const bulkBytes = (await stat(o.bulkFile)).size;
@@ -84,8 +95,8 @@ export async function runRounds(b: Bench, o: RoundOptions, say: (line: string) =
         (out.cpuSecondsPerGb === undefined ? '' : `; middle CPU ${out.cpuSecondsPerGb.toFixed(2)} / ${(into.cpuSecondsPerGb ?? 0).toFixed(2)} s/GB`));
     }
     // The proxy's every round, so that each round repeats the same work (the growth check compares round starts);
-    // pgbouncer's once: it keeps the memory of its first 500 clients, so a second test would find no slope.
-    for (const p of round === 0 ? [b.proxy, b.pgbouncer] : [b.proxy]) {
+    // (pgbouncer's and the relays' memory is measured once, fresh, above: they keep the memory of their first clients.)
+    for (const p of [b.proxy]) {
       const m = await idleSessionMemory(p, o.idleSessions);
       s.add('rss_per_session_kb', p.name, m.perSessionKb);
       if (p !== b.proxy) s.add('rss_idle_mb', p.name, m.rssIdleKb / 1024);

@@ -47,6 +47,8 @@ export interface Bench {
   /** The floors, when asked for (BenchSetup.relays). */
   readonly nodeRelay: BenchPath | undefined;
   readonly goRelay: BenchPath | undefined;
+  /** The AWS emulator's endpoint, for starting more proxies against the same bed. */
+  readonly awsEndpointUrl: string;
   /** The (plain) proxy's memory right after a full garbage collection, for the growth check. */
   proxyMemoryAfterGc(): Promise<MemoryAfterGc>;
   stop(): Promise<void>;
@@ -104,6 +106,7 @@ export async function startBench(o: BenchSetup): Promise<Bench> {
       proxyWarm: warm ? middlePath('proxy_warm', warm) : undefined,
       nodeRelay: nodeRelay ? relayPath('node_relay', nodeRelay) : undefined,
       goRelay: goRelay ? relayPath('go_relay', goRelay) : undefined,
+      awsEndpointUrl: emulator.url,
       proxyMemoryAfterGc: () => (proxy.memoryAfterGc as () => Promise<MemoryAfterGc>)(),
       stop,
     };
