@@ -204,7 +204,7 @@ function report(figures: ReadonlyMap<PathName, PathFigures>, o: DistanceOptions,
   const bulkSpeed = median(direct.bulkMs) / median(cached.bulkMs);
   const coldBurst = median(cold.burstMs.slice(1));
   const iamBurst = median(iam.burstMs.slice(1));
-  lines.push(
+  const targetLines = [
     `target cached connect ≤ direct (connect + select 1, p50): ${fmt(p50(cached.totalMs))} vs ${fmt(p50(direct.totalMs))} ms ` +
       `= ${ratio(p50(cached.totalMs), p50(direct.totalMs))} — ${verdict(p50(cached.totalMs) <= p50(direct.totalMs))}`,
     `target warm connect p50 ≤ 0.1× direct (startup → ReadyForQuery): ${fmt(p50(warm.connectMs))} vs ${fmt(p50(direct.connectMs))} ms ` +
@@ -220,8 +220,9 @@ function report(figures: ReadonlyMap<PathName, PathFigures>, o: DistanceOptions,
     `target burst of ${BURST} ≤ 0.5× the drivers' IAM way with one API call in total (proxy, cold: a new user per burst): ` +
       `${fmt(coldBurst)} vs ${fmt(iamBurst)} ms = ${ratio(coldBurst, iamBurst)}, ${median(cold.burstApiCalls)} API call(s) — ` +
       `${verdict(coldBurst <= 0.5 * iamBurst && median(cold.burstApiCalls) <= 1)}`,
-    '',
-  );
+  ];
+  // A figure not measured (--only bulk) has no verdict.
+  lines.push(...targetLines.filter((l) => !l.includes('NaN')), '');
   for (const p of PATHS) {
     const f = get(p);
     lines.push(`distance_connect_p50_ms.${p}=${p50(f.connectMs).toFixed(1)}`, `distance_connect_p99_ms.${p}=${p99(f.connectMs).toFixed(1)}`,

@@ -10,7 +10,8 @@
  * path, --rounds rounds, order rotated) and prints its p50/p99 without touching docs/PERFORMANCE.md.
  * With --rtt MS [--api-latency MS], runs the network-distance table instead (scripts/bench/distance.ts: the
  * upstream behind a delay forwarder, the emulator answering each AWS call after the latency) and skips the
- * loopback rounds; it prints the table and does not touch docs/PERFORMANCE.md.
+ * loopback rounds; it prints the table and does not touch docs/PERFORMANCE.md. With --rtt and --only bulk, only the
+ * 100k-row result, 21 runs per path.
  * Exit codes: 0 done, 1 failed, 2 bad usage, 130 on SIGINT.
  */
 import { existsSync } from 'node:fs';
@@ -68,8 +69,9 @@ async function main(argv: string[]): Promise<number> {
     say(`bench: --profile takes one of ${PROFILES.join(', ')}`);
     return 2;
   }
-  if (flags.only !== undefined && flags.only !== 'connect') {
-    say('bench: --only takes connect');
+  const distance = flags.rtt !== undefined || flags['api-latency'] !== undefined;
+  if (flags.only !== undefined && !(flags.only === 'connect' || (distance && flags.only === 'bulk'))) {
+    say('bench: --only takes connect (and, with --rtt, bulk)');
     return 2;
   }
   const seconds = Number(flags.seconds ?? (flags.quick ? 5 : 12));
@@ -85,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
   const bulkMb = flags.quick ? 50 : 200;
   // Extra proxy flags for both proxy paths (e.g. --no-heal to measure what session tracking costs).
   const proxyArgs = (flags['proxy-args'] ?? '').split(/\s+/).filter(Boolean);
-  if (flags.rtt !== undefined || flags['api-latency'] !== undefined) {
+  if (distance) {
     const rttMs = Number(flags.rtt ?? Number.NaN);
     const apiLatencyMs = Number(flags['api-latency'] ?? 0);
     const warmSpares = Number(flags.warm ?? 4);
@@ -99,7 +101,9 @@ async function main(argv: string[]): Promise<number> {
     }
     say(`bench: network distance, ${rttMs} ms round trip, ${apiLatencyMs} ms per API call (loopback rounds skipped)`);
     const text = await runDistance({ rttMs, apiLatencyMs, warm: warmSpares, proxyArgs, say,
-      connects: flags.rounds !== undefined ? rounds * 10 : flags.quick ? 15 : 40, bursts: flags.quick ? 3 : 5, bulkRuns: flags.quick ? 3 : 9 });
+      ...(flags.only === 'bulk' ? { connects: 0, bursts: 0, bulkRuns: 21 }
+        : { connects: flags.rounds !== undefined ? rounds * 10 : flags.quick ? 15 : 40, bursts: flags.quick ? 3 : 5,
+          bulkRuns: flags.quick ? 3 : 9 }) });
     process.stdout.write(`\n$ npm run bench -- ${argv.join(' ')}   (${new Date().toISOString()})\n\n${text}\n`);
     return 0;
   }

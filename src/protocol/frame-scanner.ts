@@ -67,8 +67,27 @@ export class FrameScanner {
         continue;
       }
       if (this.headerFill === 0 && n - i >= 5) {
+        const type = chunk[i] as number;
+        // The big-endian length, read inline: this runs for every relayed message (a DataRow or CopyData each row).
+        const length = ((chunk[i + 1] as number) << 24 | (chunk[i + 2] as number) << 16 | (chunk[i + 3] as number) << 8
+          | (chunk[i + 4] as number));
+        if (this.limits[type] === -1 && length >= 4) {
+          // Fastest path: a message not inspected, its header in this chunk — skip to its end (or the chunk's).
+          const next = i + 1 + length;
+          if (next <= n) {
+            this.frames++;
+            i = next;
+          } else {
+            this.type = type;
+            this.inspecting = false;
+            this.body = undefined;
+            this.remaining = next - n;
+            i = n;
+          }
+          continue;
+        }
         // Fast path: a whole header inside this chunk.
-        this.start(chunk[i] as number, chunk.readInt32BE(i + 1), chunk, i + 5);
+        this.start(type, length, chunk, i + 5);
         i += 5;
         // A whole inspected body inside this chunk is read in place, not copied.
         if (this.viewedAt >= 0 && this.remaining > 0) {
