@@ -62,6 +62,10 @@ const LABELS: Record<PathName, string> = {
 /** A timed login: `ms` until ReadyForQuery, `totalMs` until the answer of `select 1`, both from the first step. */
 type Login = (user?: string) => Promise<{ ms: number; totalMs: number; session: WireSession }>;
 
+/** The median burst after the first (the first finds the pool as --warm left it), and the first. */
+const laterBursts = (f: PathFigures): number => median(f.burstMs.slice(1));
+const firstBurst = (f: PathFigures): number => f.burstMs[0] ?? Number.NaN;
+
 interface PathFigures {
   connectMs: number[];
   totalMs: number[];
@@ -150,8 +154,8 @@ export async function runDistance(o: DistanceOptions): Promise<string> {
         f.burstApiCalls.push(emulator.calls.GetClusterCredentials - callsBefore);
         for (const s of sessions) s.session.close();
       }
-      o.say(`  distance ${name.padEnd(12)} burst of ${BURST}: first ${f.burstMs[0]?.toFixed(0)} ms, later ` +
-        `${median(f.burstMs.slice(1)).toFixed(0)} ms, ${median(f.burstApiCalls)} API call(s)`);
+      o.say(`  distance ${name.padEnd(12)} burst of ${BURST}: first ${firstBurst(f).toFixed(0)} ms, later ` +
+        `${laterBursts(f).toFixed(0)} ms, ${median(f.burstApiCalls)} API call(s)`);
       if (name === 'direct' || name === 'proxy_cached' || name === 'proxy_warm') {
         const s = (await login()).session;
         for (let r = 0; r < o.bulkRuns; r++) f.bulkMs.push(await s.query(BULK_QUERY));
@@ -190,7 +194,7 @@ function report(figures: ReadonlyMap<PathName, PathFigures>, o: DistanceOptions,
     row('connect + first `select 1` p50 / p99, ms', (f) => `${fmt(p50(f.totalMs))} / ${fmt(p99(f.totalMs))}`),
     row('first-query latency p50, ms', (f) => fmt(p50(f.firstQueryMs))),
     row(`${BURST} connections at once, all answered, ms: first burst / median of the later ones`,
-      (f) => `${fmt(f.burstMs[0] ?? Number.NaN)} / ${fmt(median(f.burstMs.slice(1)))}`),
+      (f) => `${fmt(firstBurst(f))} / ${fmt(laterBursts(f))}`),
     row(`API calls per burst of ${BURST}`, (f, p) => (p === 'direct' ? '—' : String(median(f.burstApiCalls)))),
     row(`${BULK_ROWS / 1000}k rows of 100 bytes, ms (median)`, (f) => (f.bulkMs.length > 0 ? fmt(median(f.bulkMs)) : '—')),
     '',
@@ -202,8 +206,7 @@ function report(figures: ReadonlyMap<PathName, PathFigures>, o: DistanceOptions,
   const cold = get('proxy_cold');
   const iam = get('iam_driver');
   const bulkSpeed = median(direct.bulkMs) / median(cached.bulkMs);
-  const coldBurst = median(cold.burstMs.slice(1));
-  const iamBurst = median(iam.burstMs.slice(1));
+  const [coldBurst, iamBurst, warmBurst, directBurst] = [cold, iam, warm, direct].map(laterBursts) as [number, number, number, number];
   const targetLines = [
     `target cached connect ≤ direct (connect + select 1, p50): ${fmt(p50(cached.totalMs))} vs ${fmt(p50(direct.totalMs))} ms ` +
       `= ${ratio(p50(cached.totalMs), p50(direct.totalMs))} — ${verdict(p50(cached.totalMs) <= p50(direct.totalMs))}`,
@@ -211,10 +214,9 @@ function report(figures: ReadonlyMap<PathName, PathFigures>, o: DistanceOptions,
       `= ${ratio(p50(warm.connectMs), p50(direct.connectMs))} — ${verdict(p50(warm.connectMs) <= 0.1 * p50(direct.connectMs))}`,
     `target warm connect p99 ≤ direct p99: ${fmt(p99(warm.connectMs))} vs ${fmt(p99(direct.connectMs))} ms ` +
       `= ${ratio(p99(warm.connectMs), p99(direct.connectMs))} — ${verdict(p99(warm.connectMs) <= p99(direct.connectMs))}`,
-    `target burst of ${BURST} with --warm ≤ 0.5× direct (bursts after the first): ${fmt(median(warm.burstMs.slice(1)))} vs ` +
-      `${fmt(median(direct.burstMs.slice(1)))} ms = ${ratio(median(warm.burstMs.slice(1)), median(direct.burstMs.slice(1)))} — ` +
-      `${verdict(median(warm.burstMs.slice(1)) <= 0.5 * median(direct.burstMs.slice(1)))}; the first burst, which finds ` +
-      `--warm spares: ${fmt(warm.burstMs[0] ?? Number.NaN)} ms`,
+    `target burst of ${BURST} with --warm ≤ 0.5× direct (bursts after the first): ${fmt(warmBurst)} vs ` +
+      `${fmt(directBurst)} ms = ${ratio(warmBurst, directBurst)} — ${verdict(warmBurst <= 0.5 * directBurst)}; the first ` +
+      `burst, which finds --warm spares: ${fmt(firstBurst(warm))} ms`,
     `target ${BULK_ROWS / 1000}k rows ≥ 0.98× direct's speed (proxy, cached): ${fmt(median(cached.bulkMs))} vs ` +
       `${fmt(median(direct.bulkMs))} ms = ${bulkSpeed.toFixed(2)}× direct's speed — ${verdict(bulkSpeed >= 0.98)}`,
     `target burst of ${BURST} ≤ 0.5× the drivers' IAM way with one API call in total (proxy, cold: a new user per burst): ` +
@@ -226,8 +228,8 @@ function report(figures: ReadonlyMap<PathName, PathFigures>, o: DistanceOptions,
   for (const p of PATHS) {
     const f = get(p);
     lines.push(`distance_connect_p50_ms.${p}=${p50(f.connectMs).toFixed(1)}`, `distance_connect_p99_ms.${p}=${p99(f.connectMs).toFixed(1)}`,
-      `distance_select1_p50_ms.${p}=${p50(f.totalMs).toFixed(1)}`, `distance_burst_ms.${p}=${median(f.burstMs.slice(1)).toFixed(1)}`,
-      `distance_first_burst_ms.${p}=${(f.burstMs[0] ?? Number.NaN).toFixed(1)}`);
+      `distance_select1_p50_ms.${p}=${p50(f.totalMs).toFixed(1)}`, `distance_burst_ms.${p}=${laterBursts(f).toFixed(1)}`,
+      `distance_first_burst_ms.${p}=${firstBurst(f).toFixed(1)}`);
     if (f.bulkMs.length > 0) lines.push(`distance_bulk_ms.${p}=${median(f.bulkMs).toFixed(1)}`);
   }
   return lines;

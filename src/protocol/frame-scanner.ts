@@ -71,19 +71,11 @@ export class FrameScanner {
         // The big-endian length, read inline: this runs for every relayed message (a DataRow or CopyData each row).
         const length = ((chunk[i + 1] as number) << 24 | (chunk[i + 2] as number) << 16 | (chunk[i + 3] as number) << 8
           | (chunk[i + 4] as number));
-        if (this.limits[type] === -1 && length >= 4) {
-          // Fastest path: a message not inspected, its header in this chunk — skip to its end (or the chunk's).
-          const next = i + 1 + length;
-          if (next <= n) {
-            this.frames++;
-            i = next;
-          } else {
-            this.type = type;
-            this.inspecting = false;
-            this.body = undefined;
-            this.remaining = next - n;
-            i = n;
-          }
+        // Fastest path: a whole message not inspected inside this chunk — skip it (one that runs past the chunk's
+        // end starts like any other, below).
+        if (this.limits[type] === -1 && length >= 4 && i + 1 + length <= n) {
+          this.frames++;
+          i += 1 + length;
           continue;
         }
         // Fast path: a whole header inside this chunk.

@@ -101,7 +101,9 @@ export class WarmPool implements UpstreamDialer {
     return session;
   }
 
-  cancel(target: UpstreamCancel): Promise<void> { return this.direct.cancel(target); }
+  cancel(target: UpstreamCancel): Promise<void> {
+    return this.direct.cancel(target);
+  }
 
   /**
    * A client left: with `reuse`, its connection, reset to the state of a fresh login, becomes a spare for the next
